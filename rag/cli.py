@@ -1,0 +1,98 @@
+"""`rag` command line: a thin face over rag.service.Rag.
+
+Exit codes: 0 success; 1 an error (message on stderr, no traceback); 2 bad usage;
+3 `rag index` finished but skipped some files (each listed with its reason)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from rag.config import Settings
+from rag.errors import RagError
+
+EXIT_SKIPPED = 3
+
+
+def _rag(index_dir: Path | None):
+    from rag.service import Rag
+
+    overrides = {"index_dir": index_dir} if index_dir else {}
+    return Rag(Settings(**overrides))
+
+
+def _read_questions(path: Path) -> list[str]:
+    questions = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            questions.append(json.loads(line)["question"])
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise click.BadParameter(f'line {n} is not a JSON object with a "question"', param_hint="--batch")
+    return questions
+
+
+index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+                            help="Index folder (default: RAG_INDEX_DIR or ./index).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="rag")
+def cli() -> None:
+    """Question answering over your documents, every sentence cited to a verbatim span."""
+
+
+@cli.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@index_option
+@click.option("--prune/--no-prune", default=True, show_default=True,
+              help="Remove files that disappeared from an indexed folder.")
+def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, prune: bool) -> None:
+    """Index files and folders (txt, md, html, pdf, docx); unchanged files are not re-embedded."""
+    report = _rag(index_dir).index(list(paths), prune=prune)
+    click.echo(report.summary())
+    for failure in report.failures:
+        click.echo(f"skipped {failure.path}: {failure.reason}", err=True)
+    if report.failures:
+        click.echo(f"{len(report.failures)} file(s) skipped", err=True)
+        sys.exit(EXIT_SKIPPED)
+
+
+@cli.command("search")
+@click.argument("question", required=False)
+@click.option("-k", "k", type=click.IntRange(min=1), default=None, help="Number of hits (default 5).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (per question with --batch).")
+@click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='JSONL file of {"question": ...} lines, answered in one process.')
+@index_option
+def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path | None,
+               index_dir: Path | None) -> None:
+    """Show the passages that best match QUESTION."""
+    if (question is None) == (batch is None):
+        raise click.UsageError("give either a QUESTION or --batch FILE")
+    rag = _rag(index_dir)
+    if batch:
+        for q in _read_questions(batch):
+            click.echo(json.dumps({"question": q, "hits": [h.to_dict() for h in rag.search(q, k)]},
+                                  ensure_ascii=False))
+        return
+    hits = rag.search(question, k)
+    for hit in hits:
+        if as_json:
+            click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
+            continue
+        c = hit.chunk
+        where = f"{c.source}" + (f" p.{c.page}" if c.page else "") + f" [{c.start}:{c.end}]"
+        click.echo(f"{hit.rank}. {where}  score {hit.score:.3f}\n   {c.text}\n")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except (RagError, FileNotFoundError, ValueError) as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)

@@ -1,0 +1,25 @@
+"""One settings object. Environment variables `RAG_*` set it; CLI flags override single fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    index_dir: Path = Field(Path("index"), description="Where the embedded Chroma store and the records live.")
+    chroma_url: str | None = Field(None, description="http://host:port of a `chroma run` server; unset = embedded.")
+    collection: str = "rag"
+    embed_model: str | None = Field(
+        None, description="sentence-transformers model path or name; unset = the bundled all-MiniLM-L6-v2."
+    )
+    chunk_size: int = Field(500, gt=50, description="Maximum characters per chunk.")
+    chunk_overlap: int = Field(60, ge=0)
+    top_k: int = Field(5, gt=0)
+    candidates: int = Field(50, gt=0, description="Hits taken from each of dense and BM25 before fusion.")
+    dense_weight: float = Field(0.6, ge=0, le=1, description="Weight of cosine vs. max-normalised BM25.")
+    max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped with a message.")

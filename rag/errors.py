@@ -1,0 +1,18 @@
+"""Named errors, so the CLI and the HTTP API map them to clear messages in one place."""
+
+
+class RagError(Exception):
+    """Base class: anything the user can act on, shown without a traceback."""
+
+
+class LoadError(RagError):
+    """A file could not be turned into text; it is skipped, the rest is indexed."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class IndexNotFoundError(RagError):
+    """Searching or asking before anything was indexed."""

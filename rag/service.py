@@ -1,0 +1,39 @@
+"""The core facade that every face (CLI, HTTP API, UI, eval) calls: one object holds the settings,
+the model and the store, loaded once, and exposes the operations users have."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.indexer import IndexReport, index_paths
+from rag.retrieval import Retriever
+from rag.store import Store
+from rag.types import Hit
+
+
+class Rag:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embed_model)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings, self.embedder)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(self.store, self.embedder, self.settings)
+
+    def index(self, paths: list[Path], *, prune: bool = True, progress: bool | None = None) -> IndexReport:
+        report = index_paths(paths, self.settings, self.store, prune=prune, progress=progress)
+        self.__dict__.pop("retriever", None)  # the next search sees the new chunks
+        return report
+
+    def search(self, question: str, k: int | None = None) -> list[Hit]:
+        return self.retriever.search(question, k)

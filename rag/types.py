@@ -1,0 +1,71 @@
+"""The small data types that travel between stages and out through every face (CLI, API, UI, eval)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Page:
+    """Text of one source (or one page of a PDF) exactly as it is indexed; offsets point into `text`."""
+
+    source: str
+    page: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A verbatim span of a Page: `page_text[start:end] == text` always holds."""
+
+    id: str
+    source: str
+    page: int | None
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its rank and fused relevance score."""
+
+    rank: int
+    score: float
+    chunk: Chunk
+
+    def to_dict(self) -> dict:
+        c = self.chunk
+        return {"rank": self.rank, "score": round(self.score, 6), "chunk_id": c.id, "source": c.source,
+                "page": c.page, "start": c.start, "end": c.end, "text": c.text}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """What an `[n]` marker resolves to: `text == page_text[start:end]` of the cited source."""
+
+    n: int
+    source: str
+    page: int | None
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class Answer:
+    """The one answer shape: the CLI prints it, the API returns it, eval records it."""
+
+    question: str
+    answer: str
+    citations: list[Citation]
+    abstained: bool
+    answerer: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    searched: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
