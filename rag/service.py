@@ -15,12 +15,10 @@ from rag.types import Hit
 
 
 class Rag:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
+        """`embedder` lets several indexes in one process (tests, eval) share one loaded model."""
         self.settings = settings or Settings()
-
-    @cached_property
-    def embedder(self) -> Embedder:
-        return Embedder(self.settings.embed_model)
+        self.embedder = embedder or Embedder(self.settings.embed_model)
 
     @cached_property
     def store(self) -> Store:

@@ -1,0 +1,96 @@
+"""Shared fixtures: the real embedding model (loaded once), per-test index folders, real servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.service import Rag
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not come up within {timeout:.0f} s")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch, tmp_path):
+    """No test reads the user's RAG_* settings or writes to the repo's index/."""
+    for name in [n for n in os.environ if n.startswith("RAG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("RAG_INDEX_DIR", str(tmp_path / "index"))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(index_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def rag(settings, embedder) -> Rag:
+    return Rag(settings, embedder)
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    """A writable copy of the shipped seeds."""
+    folder = tmp_path / "docs"
+    shutil.copytree(SEEDS, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def seed_rag(tmp_path_factory, embedder) -> Rag:
+    """The seed corpus indexed once, for tests that only read."""
+    rag = Rag(Settings(index_dir=tmp_path_factory.mktemp("seed-index")), embedder)
+    rag.index([SEEDS], progress=False)
+    return rag
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` server on a free loopback port; yields its URL."""
+    port = free_port()
+    chroma = Path(sys.executable).parent / "chroma"
+    proc = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path_factory.mktemp("chroma-server")),
+                             "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/api/v2/heartbeat")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

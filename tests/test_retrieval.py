@@ -1,0 +1,48 @@
+import json
+
+import pytest
+
+from rag.config import Settings
+from rag.errors import IndexNotFoundError
+from rag.service import Rag
+
+from .conftest import SEEDS
+
+
+def test_the_passage_holding_the_answer_ranks_first(seed_rag):
+    [top] = seed_rag.search("Which US president rejected Macron's proposal?", 1)
+    assert "Joe Biden" in top.chunk.text
+
+
+def test_names_and_numbers_are_found_lexically(seed_rag):
+    [top] = seed_rag.search("Mirage 2000", 1)
+    assert "Mirage 2000" in top.chunk.text
+
+
+def test_hits_are_ranked_by_descending_score(seed_rag):
+    hits = seed_rag.search("NATO trainers in Ukraine", 5)
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_k_larger_than_the_index_returns_every_chunk_once(seed_rag):
+    hits = seed_rag.search("Macron", 1000)
+    assert len(hits) == len({h.chunk.id for h in hits}) == seed_rag.store.count()
+
+
+def test_an_empty_question_is_refused(seed_rag):
+    with pytest.raises(ValueError, match="empty"):
+        seed_rag.search("   ")
+
+
+def test_searching_an_empty_index_says_to_index_first(tmp_path, embedder):
+    with pytest.raises(IndexNotFoundError, match="rag index"):
+        Rag(Settings(index_dir=tmp_path / "nothing"), embedder).search("anything")
+
+
+def test_a_chroma_server_gives_the_same_results_as_the_embedded_store(chroma_server, seed_rag, tmp_path, embedder):
+    served = Rag(Settings(index_dir=tmp_path / "records", chroma_url=chroma_server), embedder)
+    report = served.index([SEEDS], progress=False)
+    assert report.added == seed_rag.store.count()
+    question = "How many Ukrainian troops have French forces trained?"
+    assert [h.to_dict() for h in served.search(question)] == [h.to_dict() for h in seed_rag.search(question)]
