@@ -90,6 +90,41 @@ def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path |
         click.echo(f"{hit.rank}. {where}  score {hit.score:.3f}\n   {c.text}\n")
 
 
+def _print_answer(answer) -> None:
+    click.echo(answer.answer)
+    if answer.searched and answer.searched != answer.question:
+        click.echo(f"\n(searched: {answer.searched})")
+    for warning in answer.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if answer.citations:
+        click.echo("\nSources:")
+    for c in answer.citations:
+        where = c.source + (f", page {c.page}" if c.page else "") + f", chars {c.start}-{c.end}"
+        click.echo(f"[{c.n}] {where}\n    “{c.text}”")
+
+
+@cli.command("ask")
+@click.argument("question", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer JSON (one line per question with --batch).")
+@click.option("--llm", "use_llm", is_flag=True, help="Answer with the LLM at RAG_LLM_URL (citations still enforced).")
+@click.option("-k", "k", type=click.IntRange(min=1), default=None, help="Passages retrieved (default 5).")
+@click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help='JSONL file of {"question": ...} lines, answered in one process.')
+@index_option
+def ask_cmd(question: str | None, as_json: bool, use_llm: bool, k: int | None, batch: Path | None,
+            index_dir: Path | None) -> None:
+    """Answer QUESTION from the indexed documents, every sentence cited, or say it isn't there."""
+    if (question is None) == (batch is None):
+        raise click.UsageError("give either a QUESTION or --batch FILE")
+    rag = _rag(index_dir)
+    for q in _read_questions(batch) if batch else [question]:
+        answer = rag.ask(q, use_llm=use_llm, k=k)
+        if as_json:
+            click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(answer)
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

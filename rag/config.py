@@ -23,3 +23,11 @@ class Settings(BaseSettings):
     candidates: int = Field(50, gt=0, description="Hits taken from each of dense and BM25 before fusion.")
     dense_weight: float = Field(0.6, ge=0, le=1, description="Weight of cosine vs. max-normalised BM25.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped with a message.")
+
+    llm_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1) or an Ollama URL.")
+    llm_model: str = Field("smollm2", description="Model name the LLM server knows.")
+    llm_api_key: str = Field("none", repr=False, description="Sent as a Bearer token; never logged.")
+    llm_provider: str = Field("openai", pattern="^(openai|ollama)$", description="Protocol of RAG_LLM_URL.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before a call to the LLM gives up.")
+    llm_max_retries: int = Field(1, ge=0)
+    llm_max_tokens: int = Field(256, gt=0)

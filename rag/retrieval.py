@@ -6,7 +6,10 @@ what matters for rank 1. Dense catches paraphrases, BM25 catches names and numbe
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 
+from rag.answer.text import content_terms
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import IndexNotFoundError
@@ -32,6 +35,11 @@ class Retriever:
         self._stemmer = Stemmer.Stemmer("english")
         self._bm25 = bm25s.BM25()
         self._bm25.index(self._tokenize([c.text for c in self.chunks]), show_progress=False)
+        self._df = Counter(t for c in self.chunks for t in content_terms(c.text))
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency over chunks; a word the corpus never uses is maximally rare."""
+        return math.log((len(self.chunks) + 1) / (self._df.get(term, 0) + 0.5))
 
     def _tokenize(self, texts: list[str]):
         import bm25s

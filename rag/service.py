@@ -6,12 +6,13 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+from rag.answer.pipeline import Answerer
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.indexer import IndexReport, index_paths
 from rag.retrieval import Retriever
 from rag.store import Store
-from rag.types import Hit
+from rag.types import Answer, Hit
 
 
 class Rag:
@@ -28,10 +29,19 @@ class Rag:
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.embedder, self.settings)
 
+    @cached_property
+    def answerer(self) -> Answerer:
+        return Answerer(self.retriever, self.embedder, self.settings)
+
     def index(self, paths: list[Path], *, prune: bool = True, progress: bool | None = None) -> IndexReport:
         report = index_paths(paths, self.settings, self.store, prune=prune, progress=progress)
-        self.__dict__.pop("retriever", None)  # the next search sees the new chunks
+        for stale in ("retriever", "answerer"):  # the next search sees the new chunks
+            self.__dict__.pop(stale, None)
         return report
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
         return self.retriever.search(question, k)
+
+    def ask(self, question: str, history: list[dict] | None = None, *, use_llm: bool = False,
+            k: int | None = None) -> Answer:
+        return self.answerer.ask(question, history, use_llm=use_llm, k=k)

@@ -1,0 +1,107 @@
+"""Extractive answers on SQuAD 2.0 dev and on the shipped seed test set.
+
+Measures, in one run:
+  squad2_dev answerable: gold answer contained in the answer (SQuAD normalisation), median words,
+      both with abstention off (answer quality) and on (what users get);
+  squad2_dev unanswerable: share abstained; the whole trade-off curve of the abstention threshold,
+      with and without the term checks (missing names/numbers, polarity words, counts);
+  citation validity over every answer (verbatim spans, every sentence marked, every marker used);
+  the seed test set (tests/data/seed_qa.jsonl): answerable correct, unanswerable abstained;
+  warm `Rag.ask` latency on the seed corpus (index loaded, extractive), p50/p95.
+
+Run from the repo root:  .venv/bin/python bench/answers.py [--data PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer.citations import problems
+from rag.answer.extractive import ABSTAIN_BELOW, rank_sentences, select, unsupported_reason
+from rag.config import Settings
+from rag.metrics import contains_answer
+from rag.service import Rag
+from rag.testsets import load_squad, write_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def squad(rag: Rag, data: Path, tmp: Path) -> None:
+    paragraphs, items = load_squad(data)
+    rag.index([write_corpus(paragraphs, tmp / "squad")], progress=False)
+    rows, invalid = [], 0
+    for item in items:
+        answer = rag.ask(item.question)
+        invalid += bool(problems(answer, rag.store.page_text))
+        hits = rag.search(item.question)
+        ranked = rank_sentences(item.question, hits, rag.embedder, rag.retriever.idf)
+        text = " ".join(ev.text for ev in select(ranked))
+        rows.append({"answerable": item.answerable, "best": ranked[0].score,
+                     "flagged": unsupported_reason(item.question, ranked[0], threshold=-1.0) is not None,
+                     "raw_correct": item.answerable and contains_answer(text, item.answers),
+                     "raw_words": len(text.split()), "abstained": answer.abstained,
+                     "correct": item.answerable and contains_answer(answer.answer, item.answers)})
+    ans = [r for r in rows if r["answerable"]]
+    una = [r for r in rows if not r["answerable"]]
+    print(f"squad2_dev: {len(ans)} answerable, {len(una)} unanswerable questions; "
+          f"{len(rows) - invalid}/{len(rows)} answers with valid citations")
+    print(f"  abstention off: gold in answer {np.mean([r['raw_correct'] for r in ans]):.3f}, "
+          f"median {statistics.median(r['raw_words'] for r in ans):.0f} words")
+    print(f"  abstention on (threshold {ABSTAIN_BELOW} + term checks): gold in answer "
+          f"{np.mean([r['correct'] for r in ans]):.3f}, answerable refused {np.mean([r['abstained'] for r in ans]):.3f}, "
+          f"unanswerable abstained {np.mean([r['abstained'] for r in una]):.3f}")
+    print("  trade-off (abstain when best score < t [or a term check fires]):")
+    print("  | t | unanswerable abstained | answerable refused | with term checks: abstained | refused |")
+    print("  |---|---|---|---|---|")
+    for t in np.arange(0.30, 0.71, 0.05):
+        plain_u = np.mean([r["best"] < t for r in una]); plain_a = np.mean([r["best"] < t for r in ans])
+        both_u = np.mean([r["best"] < t or r["flagged"] for r in una])
+        both_a = np.mean([r["best"] < t or r["flagged"] for r in ans])
+        print(f"  | {t:.2f} | {plain_u:.3f} | {plain_a:.3f} | {both_u:.3f} | {both_a:.3f} |")
+
+
+def seeds(rag: Rag) -> None:
+    rag.index([ROOT / "seeds"], progress=False)
+    items = [json.loads(line) for line in (ROOT / "tests/data/seed_qa.jsonl").read_text(encoding="utf-8").splitlines()]
+    answers = [rag.ask(i["question"]) for i in items]
+    invalid = sum(bool(problems(a, rag.store.page_text)) for a in answers)
+    correct = sum(contains_answer(a.answer, i["answers"]) for a, i in zip(answers, items) if i["answerable"])
+    abstained = sum(a.abstained for a, i in zip(answers, items) if not i["answerable"])
+    n_ans = sum(i["answerable"] for i in items)
+    print(f"seed test set: answerable correct {correct}/{n_ans}, unanswerable abstained "
+          f"{abstained}/{len(items) - n_ans}, valid citations {len(answers) - invalid}/{len(answers)}")
+    times = []
+    for _ in range(3):
+        for i in items:
+            start = time.perf_counter()
+            rag.ask(i["question"])
+            times.append((time.perf_counter() - start) * 1000)
+    print(f"warm rag.ask on the seed corpus: p50 {np.percentile(times, 50):.1f} ms, "
+          f"p95 {np.percentile(times, 95):.1f} ms over {len(times)} questions")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/squad2_dev.json")
+    args = parser.parse_args()
+    print(f"# bench/answers.py, {dt.date.today()}, {platform.machine()}, {os.cpu_count()} CPUs")
+    print(f"# command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    with tempfile.TemporaryDirectory() as tmp:
+        first = Rag(Settings(index_dir=Path(tmp) / "squad-index"))
+        squad(first, args.data, Path(tmp))
+        seeds(Rag(Settings(index_dir=Path(tmp) / "seed-index"), first.embedder))
+
+
+if __name__ == "__main__":
+    main()

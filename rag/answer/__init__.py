@@ -1,0 +1,1 @@
+"""Answering: extractive (default) or an LLM, both ending in verified citations or an abstention."""

@@ -1,0 +1,127 @@
+"""The default answerer: picks the retrieved sentences that answer the question, verbatim.
+
+Each sentence of the top chunks is scored by meaning (MiniLM cosine to the question), by how much
+of the question's rare vocabulary it contains (IDF-weighted coverage) and by its chunk's retrieval
+score. The best sentence is the answer; the runner-up joins it when it scores nearly as well.
+Because every answer sentence *is* a source span, its citation is exact by construction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+from rag.answer.text import content_terms, numbers, sentence_spans, stem, words
+from rag.embeddings import Embedder
+from rag.types import Chunk, Hit
+
+W_COSINE, W_COVERAGE, W_RETRIEVAL = 0.45, 0.35, 0.20
+RUNNER_UP_MARGIN = 0.06
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One sentence of a retrieved chunk; start/end are offsets in the chunk's page text."""
+
+    chunk: Chunk
+    start: int
+    end: int
+    text: str
+    score: float
+    cosine: float
+    coverage: float
+
+
+def coverage(question_terms: set[str], text: str, idf: Callable[[str], float]) -> float:
+    """Share of the question's IDF mass that the text contains: 1.0 when every rare word is there."""
+    total = sum(idf(t) for t in question_terms)
+    if not total:
+        return 0.0
+    return sum(idf(t) for t in question_terms & content_terms(text)) / total
+
+
+def rank_sentences(question: str, hits: list[Hit], embedder: Embedder,
+                   idf: Callable[[str], float]) -> list[Evidence]:
+    """Every sentence of the hits, best first."""
+    candidates, seen = [], set()
+    for hit in hits:
+        for s, e in sentence_spans(hit.chunk.text):
+            where = (hit.chunk.source, hit.chunk.page, hit.chunk.start + s)
+            if where not in seen:  # overlapping chunks repeat sentences
+                seen.add(where)
+                candidates.append((hit, s, e))
+    if not candidates:
+        return []
+    q_terms = content_terms(question)
+    vectors = embedder.encode([question] + [h.chunk.text[s:e] for h, s, e in candidates])
+    cosines = vectors[1:] @ vectors[0]
+    ranked = []
+    for (hit, s, e), cos in zip(candidates, cosines):
+        sentence = hit.chunk.text[s:e]
+        cov = coverage(q_terms, sentence, idf)
+        score = W_COSINE * float(cos) + W_COVERAGE * cov + W_RETRIEVAL * hit.score
+        ranked.append(Evidence(hit.chunk, hit.chunk.start + s, hit.chunk.start + e, sentence, score, float(cos), cov))
+    ranked.sort(key=lambda ev: -ev.score)
+    return ranked
+
+
+def select(ranked: list[Evidence]) -> list[Evidence]:
+    """The best sentence, plus the runner-up when it is within RUNNER_UP_MARGIN, in document order."""
+    if not ranked:
+        return []
+    chosen = [ranked[0]]
+    if len(ranked) > 1 and ranked[0].score - ranked[1].score <= RUNNER_UP_MARGIN:
+        chosen.append(ranked[1])
+    return sorted(chosen, key=lambda ev: (ev.chunk.source, ev.chunk.page or 0, ev.start))
+
+
+# --- abstention -------------------------------------------------------------------------------
+# SQuAD 2.0's unanswerable questions are written to look answerable from the same paragraph, so a
+# low score alone catches only a quarter of them. What gives them away is usually one term the
+# evidence lacks: a name or number the question asks about that the passage never mentions, or a
+# polarity word ("not", "least", "lose") the sentence doesn't share. bench/answers.py prints the
+# trade-off curve this threshold was chosen from (squad2_dev: abstain on ~42% of unanswerables
+# at ~13% false refusals).
+ABSTAIN_BELOW = 0.50
+POLARITY = {"not", "never", "no", "none", "nor", "without", "least", "fewest", "lowest", "worst", "minimum",
+            "lose", "lost", "fail", "failed", "unable", "false"}
+HOW_MANY = re.compile(r"\bhow (many|much)\b", re.I)
+NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion",
+                "several", "few", "half", "twice", "single", "none"}
+
+
+def specific_terms(question: str) -> set[str]:
+    """Numbers and capitalised words (after the first word): what a question is specifically about."""
+    tokens = re.findall(r"[\w'’]+", question)
+    return {stem(re.sub(r"['’]s$", "", t.lower())) for i, t in enumerate(tokens)
+            if any(ch.isdigit() for ch in t) or (i > 0 and t[:1].isupper())}
+
+
+def _mentions(text_terms: set[str], term: str) -> bool:
+    """Stems that share five letters count as one name: Ukraine/Ukrainian, Russia/Russian."""
+    return term in text_terms or (len(term) >= 5 and any(t[:5] == term[:5] for t in text_terms))
+
+
+def lacks_a_count(question: str, sentence: str) -> bool:
+    """'How many/much …' asked, but the sentence holds no number beyond those in the question."""
+    if not HOW_MANY.search(question):
+        return False
+    return not (numbers(sentence) - numbers(question)) and not (set(words(sentence)) & NUMBER_WORDS)
+
+
+def unsupported_reason(question: str, best: Evidence, threshold: float = ABSTAIN_BELOW) -> str | None:
+    """Why the best evidence does not answer the question, or None when it may."""
+    if best.score < threshold:
+        return f"best evidence scores {best.score:.2f} < {threshold}"
+    passage = content_terms(best.chunk.text)
+    missing = [t for t in specific_terms(question) if not _mentions(passage, t)]
+    if missing:
+        return f"the passage never mentions: {', '.join(sorted(missing))}"
+    polarity = (set(words(question)) & POLARITY) - set(words(best.text))
+    if polarity:
+        return f"the evidence lacks: {', '.join(sorted(polarity))}"
+    if lacks_a_count(question, best.text):
+        return "a count was asked for, and the evidence gives none"
+    return None

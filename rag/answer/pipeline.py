@@ -1,0 +1,90 @@
+"""Question in, Answer out: condense a follow-up, retrieve, answer (extractive or LLM), enforce
+citations, fall back or abstain. Every path returns verified citations or `abstained: true`."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+from rag.answer.citations import Span, abstain, compose, enforce
+from rag.answer.extractive import Evidence, rank_sentences, select, unsupported_reason
+from rag.answer.llm import LLM, REFUSAL, llm_errors
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.retrieval import Retriever
+from rag.types import Answer, Hit
+
+FOLLOW_UP = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|there|then|"
+                       r"one|ones|same|also|else)\b|^(and|but|so|what about|how about)\b", re.I)
+
+
+def condense_plainly(question: str, history: list[dict]) -> str:
+    """Without an LLM: a short or pronoun-laden follow-up is searched together with the previous question."""
+    previous = [turn["content"] for turn in history if turn.get("role") == "user"]
+    if previous and (FOLLOW_UP.search(question) or len(question.split()) <= 4):
+        return f"{previous[-1]} {question}"
+    return question
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, embedder: Embedder, settings: Settings) -> None:
+        self.retriever, self.embedder, self.settings = retriever, embedder, settings
+        self.llm = LLM(settings) if settings.llm_url else None
+
+    def ask(self, question: str, history: list[dict] | None = None, *, use_llm: bool = False,
+            k: int | None = None, on_token: Callable[[str], None] | None = None) -> Answer:
+        if not question.strip():
+            raise ValueError("the question is empty")
+        if use_llm and self.llm is None:
+            raise ValueError("no LLM is configured: set RAG_LLM_URL (and RAG_LLM_MODEL)")
+        history = history or []
+        started = time.perf_counter()
+        warnings: list[str] = []
+        searched = self._condense(question, history, use_llm, warnings)
+        hits = self.retriever.search(searched, k)
+        retrieved = time.perf_counter()
+        ranked = rank_sentences(searched, hits, self.embedder, self.retriever.idf)
+        if use_llm:
+            answer = self._llm_answer(question if searched == question else searched, hits, ranked, warnings,
+                                      on_token)
+        else:
+            answer = self._extractive(question, searched, ranked, "extractive")
+        done = time.perf_counter()
+        answer.question, answer.searched, answer.warnings = question, searched, warnings
+        answer.timings_ms = {"retrieve": round((retrieved - started) * 1000, 2),
+                             "answer": round((done - retrieved) * 1000, 2), "total": round((done - started) * 1000, 2)}
+        return answer
+
+    def _condense(self, question: str, history: list[dict], use_llm: bool, warnings: list[str]) -> str:
+        if not history:
+            return question
+        if use_llm:
+            try:
+                return self.llm.condense(question, history) or question
+            except llm_errors() as e:
+                warnings.append(f"LLM unavailable for condensing the follow-up ({type(e).__name__})")
+        return condense_plainly(question, history)
+
+    def _extractive(self, question: str, searched: str, ranked: list[Evidence], name: str) -> Answer:
+        if not ranked or unsupported_reason(searched, ranked[0]):
+            return abstain(question, name)
+        claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, ev.score)]) for ev in select(ranked)]
+        return compose(question, claims, name)
+
+    def _llm_answer(self, question: str, hits: list[Hit], ranked: list[Evidence], warnings: list[str],
+                    on_token: Callable[[str], None] | None) -> Answer:
+        try:
+            draft = self.llm.answer(question, hits, on_token)
+            if REFUSAL.lower() in draft.lower():
+                return abstain(question, self.llm.name)
+            claims, unsupported = enforce(draft, hits)
+            if unsupported or not claims:
+                draft = self.llm.repair(question, hits, draft, unsupported or [draft])
+                claims, unsupported = enforce(draft, hits)
+            if claims and not unsupported:
+                return compose(question, claims, self.llm.name)
+            warnings.append("the LLM's answer was not supported by the documents; answered extractively")
+        except llm_errors() as e:
+            warnings.append(f"LLM unavailable ({type(e).__name__}: {str(e)[:120]}); answered extractively")
+        return self._extractive(question, question, ranked, "extractive-fallback")
