@@ -48,7 +48,8 @@ def squad(rag: Rag, data: Path, tmp: Path) -> None:
         ranked = rank_sentences(item.question, hits, rag.embedder, rag.retriever.idf)
         text = " ".join(ev.text for ev in select(ranked))
         rows.append({"answerable": item.answerable, "best": ranked[0].score,
-                     "flagged": unsupported_reason(item.question, ranked[0], threshold=-1.0) is not None,
+                     "flagged": unsupported_reason(item.question, ranked[0], paragraphs[ranked[0].chunk.source],
+                                                   threshold=-1.0) is not None,
                      "raw_correct": item.answerable and contains_answer(text, item.answers),
                      "raw_words": len(text.split()), "abstained": answer.abstained,
                      "correct": item.answerable and contains_answer(answer.answer, item.answers)})

@@ -38,7 +38,8 @@ class Retriever:
         self._df = Counter(t for c in self.chunks for t in content_terms(c.text))
 
     def idf(self, term: str) -> float:
-        """Inverse document frequency over chunks; a word the corpus never uses is maximally rare."""
+        """Inverse document frequency over chunks; a word the corpus never uses is maximally rare, so a
+        question about something the documents never mention finds little coverage."""
         return math.log((len(self.chunks) + 1) / (self._df.get(term, 0) + 0.5))
 
     def _tokenize(self, texts: list[str]):

@@ -12,6 +12,7 @@ from rag.answer.text import NEGATIONS, content_terms, numbers, sentence_spans, w
 from rag.types import Answer, Chunk, Citation, Hit
 
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 CITED_SENTENCE = re.compile(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", re.S)
 SUPPORT_THRESHOLD = 0.8  # share of a claim's content words that its cited spans must contain
 ABSTENTION = "I could not find the answer to this in the documents."
@@ -113,17 +114,23 @@ def best_span(claim: str, hit: Hit) -> Span:
 
 
 def llm_claims(text: str) -> list[tuple[str, list[int]]]:
-    """The model's sentences, markers stripped, with the passage numbers each one cites."""
-    claims = []
+    """The model's sentences, markers stripped, with the passage numbers each one cites. Markers
+    that spill past a full stop ("… big. [1] Next …") belong to the sentence before."""
+    claims: list[tuple[str, list[int]]] = []
     for s, e in sentence_spans(text):
         sentence = text[s:e]
-        ns = [int(n) for group in MARKERS.findall(sentence) for n in re.findall(r"\d+", group)]
+        leading = LEADING_MARKERS.match(sentence)
+        if leading and claims:
+            claims[-1][1].extend(_numbers_in(leading.group()))
+            sentence = sentence[leading.end():]
         claim = MARKERS.sub("", sentence).strip()
-        if re.fullmatch(r"\W*", claim) and claims:  # a marker that spilled after the full stop
-            claims[-1][1].extend(ns)
-        elif content_terms(claim):
-            claims.append((claim, ns))
+        if content_terms(claim):
+            claims.append((claim, _numbers_in(sentence)))
     return claims
+
+
+def _numbers_in(markers: str) -> list[int]:
+    return [int(n) for group in MARKERS.findall(markers) for n in re.findall(r"\d+", group)]
 
 
 def enforce(text: str, hits: list[Hit]) -> tuple[list[tuple[str, list[Span]]], list[str]]:

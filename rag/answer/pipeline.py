@@ -67,7 +67,11 @@ class Answerer:
         return condense_plainly(question, history)
 
     def _extractive(self, question: str, searched: str, ranked: list[Evidence], name: str) -> Answer:
-        if not ranked or unsupported_reason(searched, ranked[0]):
+        if not ranked:
+            return abstain(question, name)
+        best = ranked[0]
+        document = self.retriever.store.page_text(best.chunk.source, best.chunk.page) or best.chunk.text
+        if unsupported_reason(searched, best, document):
             return abstain(question, name)
         claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, ev.score)]) for ev in select(ranked)]
         return compose(question, claims, name)

@@ -18,7 +18,7 @@ NEGATIONS = {"not", "no", "never", "nor", "none", "neither", "without", "cannot"
 STOPWORDS = (set(STOPWORDS_EN_PLUS) - NEGATIONS) | {
     "also", "would", "could", "may", "might", "must", "shall", "one", "many", "much", "said", "say", "says",
     "according", "whose", "name", "named", "called", "kind", "type", "what", "which", "who", "whom", "when",
-    "where", "why", "how", "year", "years", "yes",
+    "where", "why", "how", "yes", "mention", "mentioned", "article", "document", "documents", "text", "passage",
 }
 
 
