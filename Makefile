@@ -1,4 +1,4 @@
-# Two entry points: `make run` (index seeds/ and start what the product has) and `make test`.
+# Two entry points: `make run` (index seeds/ and ask it a question; the chat UI comes with `rag serve`) and `make test`.
 # Both set up .venv on first use; torch is installed first by exact pin, which takes the CPU build
 # (any looser spec pulls several GB of CUDA wheels).
 PYTHON ?= python3
@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 run: install
 	$(BIN)/rag index seeds
-	$(BIN)/rag search "$(QUESTION)" -k 3
+	$(BIN)/rag ask "$(QUESTION)"
 
 test: install
 	$(BIN)/python -m pytest

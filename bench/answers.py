@@ -23,12 +23,18 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from rag.answer.citations import problems
-from rag.answer.extractive import ABSTAIN_BELOW, rank_sentences, select, unsupported_reason
+from rag.answer.extractive import (
+    ABSTAIN_BELOW,
+    rank_sentences,
+    select,
+    unsupported_reason,
+)
 from rag.config import Settings
 from rag.metrics import contains_answer
 from rag.service import Rag
@@ -92,9 +98,22 @@ def seeds(rag: Rag) -> None:
           f"p95 {np.percentile(times, 95):.1f} ms over {len(times)} questions")
 
 
+def seeds_llm(rag: Rag) -> None:
+    """Every seed question through the LLM: how often its answer survives citation enforcement."""
+    items = [json.loads(line) for line in (ROOT / "tests/data/seed_qa.jsonl").read_text(encoding="utf-8").splitlines()]
+    answers = [rag.ask(i["question"], use_llm=True) for i in items]
+    invalid = sum(bool(problems(a, rag.store.page_text)) for a in answers)
+    kinds = Counter("abstained" if a.abstained else a.answerer for a in answers)
+    correct = sum(contains_answer(a.answer, i["answers"]) for a, i in zip(answers, items) if i["answerable"])
+    print(f"seed test set with the LLM at {rag.settings.llm_url}: {dict(kinds)}; answerable correct "
+          f"{correct}/{sum(i['answerable'] for i in items)}; valid citations {len(answers) - invalid}/{len(answers)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/squad2_dev.json")
+    parser.add_argument("--llm-url", help="also answer the seed set with this OpenAI-compatible LLM (…/v1)")
+    parser.add_argument("--llm-model", default="smollm2")
     args = parser.parse_args()
     print(f"# bench/answers.py, {dt.date.today()}, {platform.machine()}, {os.cpu_count()} CPUs")
     print(f"# command: {' '.join([Path(sys.executable).name, *sys.argv])}")
@@ -102,6 +121,9 @@ def main() -> None:
         first = Rag(Settings(index_dir=Path(tmp) / "squad-index"))
         squad(first, args.data, Path(tmp))
         seeds(Rag(Settings(index_dir=Path(tmp) / "seed-index"), first.embedder))
+        if args.llm_url:
+            seeds_llm(Rag(Settings(index_dir=Path(tmp) / "seed-index", llm_url=args.llm_url,
+                                   llm_model=args.llm_model), first.embedder))
 
 
 if __name__ == "__main__":

@@ -94,3 +94,6 @@ def chroma_server(tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+from .llm_servers import dead_url, garbage_url, hanging_url, llm_server  # noqa: E402,F401  (fixtures)

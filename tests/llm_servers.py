@@ -230,10 +230,9 @@ def garbage_endpoint() -> Iterator[str]:
         thread.join(timeout=5)
 
 
-# Fixtures, for test modules to import (``from .llm_servers import llm_server``). A module-scoped
-# server starts in ~1-3 s; move them into conftest.py to share one server across modules.
+# Fixtures, registered for every test module by conftest.py; one real LLM server serves the session.
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def llm_server() -> Iterator[tuple[str, str]]:
     """``(base_url, model_name)`` of a real llama.cpp server with SmolLM2-135M-Instruct."""
     with start_llm_server() as endpoint:

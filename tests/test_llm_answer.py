@@ -7,8 +7,6 @@ from rag.answer.citations import problems
 from rag.config import Settings
 from rag.service import Rag
 
-from .llm_servers import dead_url, garbage_url, hanging_url, llm_server  # noqa: F401 (fixtures)
-
 pytestmark = pytest.mark.server
 
 QUESTIONS = ["How many Ukrainian troops have French forces trained?", "Which fighter jets will France send to Kiev?",

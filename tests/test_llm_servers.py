@@ -10,8 +10,6 @@ import openai
 import pytest
 from langchain_openai import ChatOpenAI
 
-from .llm_servers import dead_url, garbage_url, hanging_url, llm_server  # noqa: F401 (fixtures)
-
 pytestmark = pytest.mark.server
 
 

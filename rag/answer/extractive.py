@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
 from rag.answer.text import content_terms, numbers, sentence_spans, stem, words
 from rag.embeddings import Embedder
 from rag.types import Chunk, Hit
