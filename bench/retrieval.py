@@ -39,23 +39,12 @@ from rag.config import Settings  # noqa: E402
 from rag.embeddings import Embedder  # noqa: E402
 from rag.metrics import contains_answer  # noqa: E402
 from rag.service import Rag  # noqa: E402
+from rag.testsets import load_squad, write_corpus  # noqa: E402
 
 RATES = ("R@1", "R@3", "R@5", "MRR@5", "psg@1")  # shown with 3 decimals
 K, RRF_K, WEIGHTS = 5, 60, [0.4, 0.5, 0.6, 0.7]
 COLS = ["method", "chunks", "mean len", "max len", "R@1", "R@3", "R@5", "MRR@5", "psg@1", "index s", "p50 ms", "p95 ms"]
 SWEEP_COLS = ["method", "chunks", "mean len", "max len", "R@1", "R@5", "MRR@5", "psg@1", "index s"]
-
-
-def load_squad(path: Path) -> tuple[list[str], list[tuple[str, list[str], str]]]:
-    """Paragraph texts, and (question, gold answers, source file) for every answerable question."""
-    paragraphs, questions = [], []
-    for article in json.loads(path.read_text())["data"]:
-        for para in article["paragraphs"]:
-            source = f"p{len(paragraphs):03d}.txt"
-            paragraphs.append(para["context"])
-            questions += [(qa["question"], [a["text"] for a in qa["answers"]], source)
-                          for qa in para["qas"] if not qa.get("is_impossible") and qa["answers"]]
-    return paragraphs, questions
 
 
 def scores(runs: list[list[tuple[str, str]]], questions) -> dict:
@@ -159,13 +148,12 @@ def main() -> None:
     ap.add_argument("--sweep-chunks", action="store_true", help="also re-index at chunk_size 300..600, overlap 0/60")
     ap.add_argument("--json", type=Path, help="write the figures to this file")
     args = ap.parse_args()
-    paragraphs, questions = load_squad(args.data.resolve())
+    paragraphs, items = load_squad(args.data.resolve())
+    questions = [(i.question, i.answers, i.source) for i in items if i.answerable]
     Embedder().encode(["warm-up"])  # torch's one-off first-use costs: off both sides' index time
     d = Settings()
     with tempfile.TemporaryDirectory() as tmp:
-        (folder := Path(tmp) / "docs").mkdir()
-        for i, text in enumerate(paragraphs):
-            (folder / f"p{i:03d}.txt").write_text(text)
+        folder = write_corpus(paragraphs, Path(tmp) / "docs")
         rag, ours_search, ours = build_ours(folder, Path(tmp) / "ours")
         lc_search, lc = build_langchain(folder)
         timed = timed_queries({"ours": ours_search, "lc": lc_search}, questions)

@@ -32,7 +32,7 @@ def _read_questions(path: Path) -> list[str]:
         try:
             questions.append(json.loads(line)["question"])
         except (json.JSONDecodeError, KeyError, TypeError):
-            raise click.BadParameter(f'line {n} is not a JSON object with a "question"', param_hint="--batch")
+            raise click.BadParameter(f'line {n} is not a JSON object with a "question"', param_hint="--batch") from None
     return questions
 
 

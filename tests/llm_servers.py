@@ -27,8 +27,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import httpx
 import pytest
@@ -155,7 +155,7 @@ def hanging_endpoint() -> Iterator[str]:
             try:
                 if not conn.recv(65536):
                     return  # the client gave up and closed
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -164,7 +164,7 @@ def hanging_endpoint() -> Iterator[str]:
         while not stop.is_set():
             try:
                 conn, _ = listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return
