@@ -58,7 +58,7 @@ class Retriever:
 
     def dense(self, question: str, n: int) -> dict[int, float]:
         """Chunk position -> cosine similarity, for the top n."""
-        found = self.store.dense_search(self.embedder.embed_query(question), n)
+        found = self.store.dense_search(self.embedder.embed_query(question), min(n, len(self.chunks)))
         return {self.position[i]: s for i, s in found if i in self.position}
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:

@@ -72,10 +72,7 @@ class Store:
         return [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
     def dense_search(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity), best first."""
-        n = min(n, self.count())
-        if n == 0:
-            return []
+        """(chunk id, cosine similarity), best first; n must not exceed count()."""
         got = self.vectors._collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 

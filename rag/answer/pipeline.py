@@ -46,11 +46,11 @@ class Answerer:
         retrieved = time.perf_counter()
         ranked = rank_sentences(searched, hits, self.embedder, self.retriever.idf)
         if use_llm:
-            answer = self._llm_answer(question if searched == question else searched, hits, ranked, warnings,
-                                      on_token)
+            answer = self._llm_answer(searched, hits, ranked, warnings, on_token)
         else:
-            answer = self._extractive(question, searched, ranked, "extractive")
+            answer = self._extractive(searched, ranked, "extractive")
         done = time.perf_counter()
+        # The stages answer the standalone question searched; the user sees their own words back.
         answer.question, answer.searched, answer.warnings = question, searched, warnings
         answer.timings_ms = {"retrieve": round((retrieved - started) * 1000, 2),
                              "answer": round((done - retrieved) * 1000, 2), "total": round((done - started) * 1000, 2)}
@@ -66,18 +66,20 @@ class Answerer:
                 warnings.append(f"LLM unavailable for condensing the follow-up ({type(e).__name__})")
         return condense_plainly(question, history)
 
-    def _extractive(self, question: str, searched: str, ranked: list[Evidence], name: str) -> Answer:
+    def _extractive(self, question: str, ranked: list[Evidence], name: str) -> Answer:
         if not ranked:
             return abstain(question, name)
         best = ranked[0]
         document = self.retriever.store.page_text(best.chunk.source, best.chunk.page) or best.chunk.text
-        if unsupported_reason(searched, best, document):
+        if unsupported_reason(question, best, document):
             return abstain(question, name)
         claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, ev.score)]) for ev in select(ranked)]
         return compose(question, claims, name)
 
     def _llm_answer(self, question: str, hits: list[Hit], ranked: list[Evidence], warnings: list[str],
                     on_token: Callable[[str], None] | None) -> Answer:
+        """`on_token` sees the model's first draft as it streams; the returned Answer is what survived
+        enforcement (possibly a repaired draft or the extractive fallback), so faces show that last."""
         try:
             draft = self.llm.answer(question, hits, on_token)
             if REFUSAL.lower() in draft.lower():
@@ -91,4 +93,4 @@ class Answerer:
             warnings.append("the LLM's answer was not supported by the documents; answered extractively")
         except llm_errors() as e:
             warnings.append(f"LLM unavailable ({type(e).__name__}: {str(e)[:120]}); answered extractively")
-        return self._extractive(question, question, ranked, "extractive-fallback")
+        return self._extractive(question, ranked, "extractive-fallback")
