@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -10,6 +11,7 @@ from rag.types import Chunk, Page
 
 # Paragraphs, then lines, then sentence ends, then clauses, then words: chunks end on the
 # largest boundary that fits, so a chunk is a run of whole sentences whenever one fits.
+NON_BLANK = re.compile(r"\S")
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
@@ -27,15 +29,45 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
 
 
 def split(page: Page, splitter: RecursiveCharacterTextSplitter) -> list[Chunk]:
-    """Chunks in document order. Offsets are found by searching forward from the previous chunk's
-    start, so a repeated passage maps to its own occurrence, not the first one in the page."""
-    chunks: list[Chunk] = []
-    cursor = 0
-    for piece in splitter.split_text(page.text):
-        start = page.text.find(piece, cursor)
-        if start < 0:  # the splitter only ever returns substrings; fail loudly if that changes
-            raise AssertionError(f"splitter returned text not found in {page.source}")
-        end = start + len(piece)
-        chunks.append(Chunk(chunk_id(page.source, page.page, start, piece), page.source, page.page, start, end, piece))
-        cursor = start + 1
-    return chunks
+    """Chunks in document order, each at the place the splitter took it from."""
+    pieces = splitter.split_text(page.text)
+    starts = _locate(page.text, pieces, splitter._chunk_overlap)
+    return [Chunk(chunk_id(page.source, page.page, s, p), page.source, page.page, s, s + len(p), p)
+            for s, p in zip(starts, pieces, strict=True)]
+
+
+def _locate(text: str, pieces: list[str], overlap: int) -> list[int]:
+    """Start offsets for the splitter's pieces, which tile the text in order: each one starts at the
+    first non-blank character after the previous one, or inside its last `overlap` characters.
+
+    A plain forward search (what LangChain's `add_start_index` does) can pick an earlier copy of a
+    repeated passage and leave a gap; here every candidate place is tried, depth first, until the
+    pieces tile the whole text."""
+
+    def first_non_blank(i: int) -> int:
+        found = NON_BLANK.search(text, i)
+        return found.start() if found else len(text)
+
+    def candidates(k: int, starts: list[int]) -> list[int]:
+        if k == 0:
+            first = first_non_blank(0)
+            return [first] if text.startswith(pieces[0], first) else []
+        start, end = starts[-1], starts[-1] + len(pieces[k - 1])
+        after = first_non_blank(end)
+        return [s for s in range(max(start, end - overlap), after + 1) if text.startswith(pieces[k], s)]
+
+    if not pieces:
+        return []
+    stack: list[tuple[list[int], list[int]]] = [([], candidates(0, []))]
+    while stack:
+        starts, options = stack[-1]
+        if not options:
+            stack.pop()
+            continue
+        placed = starts + [options.pop(0)]
+        if len(placed) == len(pieces):
+            if first_non_blank(placed[-1] + len(pieces[-1])) == len(text):
+                return placed
+            continue
+        stack.append((placed, candidates(len(placed), placed)))
+    raise AssertionError("the splitter's chunks do not tile the text")  # it only returns substrings in order
