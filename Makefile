@@ -1,10 +1,12 @@
-# Two entry points: `make run` (index seeds/ and ask it a question; the chat UI comes with `rag serve`) and `make test`.
+# Two entry points: `make run` (index seeds/, then serve the chat UI and the API) and `make test`.
 # Both set up .venv on first use; torch is installed first by exact pin, which takes the CPU build
 # (any looser spec pulls several GB of CUDA wheels).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-QUESTION ?= How many Ukrainian troops have French forces trained?
+PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install clean-index
 
@@ -20,9 +22,14 @@ $(VENV)/.installed: pyproject.toml Makefile
 
 run: install
 	$(BIN)/rag index seeds
-	$(BIN)/rag ask "$(QUESTION)"
+	$(BIN)/rag serve --port $(PORT)
 
-test: install
+# The browser test drives Debian's chromium (Playwright never downloads a browser of its own here).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: install $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 clean-index:

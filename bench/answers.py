@@ -50,8 +50,9 @@ def squad(rag: Rag, data: Path, tmp: Path) -> None:
     for item in items:
         answer = rag.ask(item.question)
         invalid += bool(problems(answer, rag.store.page_text))
-        hits = rag.search(item.question)
-        ranked = rank_sentences(item.question, hits, rag.embedder, rag.retriever.idf)
+        vector = rag.embedder.encode([item.question])[0]
+        hits = rag.retriever.search(item.question, vector=vector)
+        ranked = rank_sentences(item.question, vector, hits, rag.store.sentence_vectors, rag.retriever.idf)
         text = " ".join(ev.text for ev in select(ranked))
         rows.append({"answerable": item.answerable, "best": ranked[0].score,
                      "flagged": unsupported_reason(item.question, ranked[0], paragraphs[ranked[0].chunk.source],

@@ -125,6 +125,26 @@ def ask_cmd(question: str | None, as_json: bool, use_llm: bool, k: int | None, b
             _print_answer(answer)
 
 
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on; 0.0.0.0 exposes it to the network (set RAG_API_KEY then).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@index_option
+def serve_cmd(host: str, port: int, index_dir: Path | None) -> None:
+    """Serve the chat UI at / and the HTTP API under /v1 (docs at /docs), index and model loaded once."""
+    import uvicorn
+
+    from rag.api import create_app
+
+    rag = _rag(index_dir)
+    rag.warm_up()
+    app = create_app(rag)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    click.echo(f"rag is serving {rag.settings.index_dir} ({len(rag.documents())} documents): "
+               f"chat at http://{shown}:{port}/ , API docs at http://{shown}:{port}/docs  (Ctrl+C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.6, ge=0, le=1, description="Weight of cosine vs. max-normalised BM25.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped with a message.")
 
+    upload_dir: Path | None = Field(None, description="Where documents uploaded through the API/UI are kept; "
+                                                      "unset = <index_dir>/uploads.")
+    api_key: str | None = Field(None, repr=False, description="When set, every /v1 route needs "
+                                                               "`Authorization: Bearer <key>`.")
+
     llm_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1) or an Ollama URL.")
     llm_model: str = Field("smollm2", description="Model name the LLM server knows.")
     llm_api_key: str = Field("none", repr=False, description="Sent as a Bearer token; never logged.")
@@ -31,3 +36,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds before a call to the LLM gives up.")
     llm_max_retries: int = Field(1, ge=0)
     llm_max_tokens: int = Field(256, gt=0)
+
+    @property
+    def uploads(self) -> Path:
+        return self.upload_dir or self.index_dir / "uploads"

@@ -33,9 +33,13 @@ class Embedder(Embeddings):
         hf_logging.disable_progress_bar()  # a "Loading weights" bar on every command is noise
         return SentenceTransformer(self.model_name, device="cpu")
 
+    @cached_property
+    def dimension(self) -> int:
+        return self.model.get_embedding_dimension()
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
-            return np.zeros((0, self.model.get_sentence_embedding_dimension()), dtype=np.float32)
+            return np.zeros((0, self.dimension), dtype=np.float32)
         return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=False)
 

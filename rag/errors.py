@@ -16,3 +16,7 @@ class LoadError(RagError):
 
 class IndexNotFoundError(RagError):
     """Searching or asking before anything was indexed."""
+
+
+class DocumentNotFoundError(RagError):
+    """Removing a document the index doesn't hold."""

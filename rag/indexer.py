@@ -77,4 +77,5 @@ def index_paths(paths: list[Path], settings: Settings, store: Store, *, prune: b
             for source in sorted(set(store.sources(root)) - seen.get(root, set())):
                 report.deleted += store.delete_source(source)
                 report.removed_sources.append(source)
+    store.sync_sentence_vectors(progress)
     return report

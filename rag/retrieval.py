@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import numpy as np
+
 from rag.answer.text import content_terms
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -56,17 +58,19 @@ class Retriever:
         ids, scores = self._bm25.retrieve(tokens, k=min(n, len(self.chunks)), show_progress=False)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if s > 0}
 
-    def dense(self, question: str, n: int) -> dict[int, float]:
+    def dense(self, vector: np.ndarray, n: int) -> dict[int, float]:
         """Chunk position -> cosine similarity, for the top n."""
-        found = self.store.dense_search(self.embedder.embed_query(question), min(n, len(self.chunks)))
+        found = self.store.dense_search(vector.tolist(), min(n, len(self.chunks)))
         return {self.position[i]: s for i, s in found if i in self.position}
 
-    def search(self, question: str, k: int | None = None) -> list[Hit]:
+    def search(self, question: str, k: int | None = None, vector: np.ndarray | None = None) -> list[Hit]:
+        """`vector`: the question's embedding, when the caller needs it too and has computed it."""
         if not question.strip():
             raise ValueError("the question is empty")
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
-        dense, lexical = self.dense(question, n), self.lexical(question, n)
+        vector = self.embedder.encode([question])[0] if vector is None else vector
+        dense, lexical = self.dense(vector, n), self.lexical(question, n)
         floor = min(dense.values(), default=0.0)  # a chunk outside the dense top n is at most this close
         top_bm25 = max(lexical.values(), default=0.0) or 1.0
         w = self.settings.dense_weight

@@ -8,9 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import sqlalchemy as sa
 from langchain_core.documents import Document
+from tqdm import tqdm
 
+from rag.answer.text import sentence_spans
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.types import Chunk, Page
@@ -21,6 +24,14 @@ PAGES = sa.Table(
     sa.Column("page", sa.Integer, primary_key=True),  # 0 for sources without pages
     sa.Column("root", sa.String, nullable=False),      # the folder given to `rag index`, for pruning
     sa.Column("text", sa.Text, nullable=False),
+)
+# One row per chunk: the embeddings of its sentences (rows in sentence_spans(chunk.text) order),
+# float16 to halve the file. The extractive answerer scores sentences by them; embedding them per
+# question cost ~60 ms of a ~75 ms answer, so they are computed once, at index time.
+SENTENCES = sa.Table(
+    "sentence_vectors", PAGES.metadata,
+    sa.Column("chunk_id", sa.String, primary_key=True),
+    sa.Column("vectors", sa.LargeBinary, nullable=False),
 )
 
 
@@ -52,6 +63,7 @@ class Store:
         from langchain_chroma import Chroma
         from langchain_classic.indexes import SQLRecordManager
 
+        self.embedder = embedder
         index_dir = Path(settings.index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         self.vectors = Chroma(
@@ -85,6 +97,48 @@ class Store:
             db.execute(PAGES.delete().where(PAGES.c.source == source))
         return len(keys)
 
+    # --- sentence vectors ---------------------------------------------------------------
+    def sentence_vectors(self, chunks: list[Chunk]) -> list[np.ndarray]:
+        """Each chunk's sentence embeddings (float32, one row per sentence), from the index where
+        present, else computed now and stored, so an index built by an older version still answers."""
+        ids = list({c.id for c in chunks})
+        with self.engine.connect() as db:
+            stored = dict(db.execute(sa.select(SENTENCES.c.chunk_id, SENTENCES.c.vectors)
+                                     .where(SENTENCES.c.chunk_id.in_(ids))).all())
+        missing = list({c.id: c for c in chunks if c.id not in stored}.values())
+        if missing:
+            stored |= self._embed_sentences(missing)
+        dim = self.embedder.dimension
+        return [np.frombuffer(stored[c.id], dtype=np.float16).reshape(-1, dim).astype(np.float32) for c in chunks]
+
+    def _embed_sentences(self, chunks: list[Chunk]) -> dict[str, bytes]:
+        spans = [sentence_spans(c.text) for c in chunks]
+        vectors = self.embedder.encode([c.text[s:e] for c, cs in zip(chunks, spans) for s, e in cs])
+        rows, at = {}, 0
+        for chunk, cs in zip(chunks, spans):
+            rows[chunk.id] = vectors[at:at + len(cs)].astype(np.float16).tobytes()
+            at += len(cs)
+        with self.engine.begin() as db:
+            db.execute(SENTENCES.delete().where(SENTENCES.c.chunk_id.in_(list(rows))))
+            db.execute(SENTENCES.insert(), [{"chunk_id": k, "vectors": v} for k, v in rows.items()])
+        return rows
+
+    def sync_sentence_vectors(self, progress: bool | None = None, batch: int = 256) -> None:
+        """After indexing: drop the vectors of deleted chunks, compute those of new ones."""
+        present = set(self.records.list_keys())
+        with self.engine.begin() as db:
+            have = {r[0] for r in db.execute(sa.select(SENTENCES.c.chunk_id))}
+            gone = list(have - present)
+            for i in range(0, len(gone), 900):  # SQLite caps bound parameters per statement
+                db.execute(SENTENCES.delete().where(SENTENCES.c.chunk_id.in_(gone[i:i + 900])))
+        missing = sorted(present - have)
+        bar_off = (None if progress is None else not progress) if missing else True
+        with tqdm(total=len(missing), desc="sentences", unit="chunk", disable=bar_off) as bar:
+            for i in range(0, len(missing), batch):
+                got = self.vectors._collection.get(ids=missing[i:i + batch], include=["documents", "metadatas"])
+                self._embed_sentences([_chunk(*row) for row in zip(got["ids"], got["documents"], got["metadatas"])])
+                bar.update(len(got["ids"]))
+
     # --- page texts ---------------------------------------------------------------------
     def put_pages(self, root: str, pages: list[Page]) -> None:
         """Replace the stored texts of one source by its current pages."""
@@ -98,6 +152,18 @@ class Store:
             row = db.execute(sa.select(PAGES.c.text).where(PAGES.c.source == source,
                                                            PAGES.c.page == (page or 0))).first()
         return row[0] if row else None
+
+    def documents(self) -> list[dict]:
+        """Every indexed source with its page and chunk counts, by name."""
+        from langchain_classic.indexes._sql_record_manager import UpsertionRecord as R
+
+        pages = sa.select(PAGES.c.source, sa.func.count(), sa.func.max(PAGES.c.root)).group_by(PAGES.c.source)
+        chunks = (sa.select(R.group_id, sa.func.count()).where(R.namespace == self.records.namespace)
+                  .group_by(R.group_id))
+        with self.engine.connect() as db:
+            counts = dict(db.execute(chunks).all())
+            return [{"source": s, "pages": n, "chunks": counts.get(s, 0), "root": root}
+                    for s, n, root in db.execute(pages.order_by(PAGES.c.source))]
 
     def sources(self, root: str | None = None) -> list[str]:
         query = sa.select(PAGES.c.source).distinct().order_by(PAGES.c.source)

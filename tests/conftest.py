@@ -4,40 +4,23 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.service import Rag
 
+from .net import free_port, wait_for
+from .rag_server import rag_server
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not come up within {timeout:.0f} s")
 
 
 @pytest.fixture(autouse=True)
@@ -94,6 +77,21 @@ def chroma_server(tmp_path_factory):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def served_index(tmp_path_factory, embedder) -> Path:
+    """A seed index for `rag serve` processes; tests that upload remove what they added."""
+    index_dir = tmp_path_factory.mktemp("served-index")
+    Rag(Settings(index_dir=index_dir), embedder).index([SEEDS], progress=False)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def served(served_index) -> Iterator[str]:
+    """`rag serve` over the seed index, no API key: yields its base URL."""
+    with rag_server(served_index) as url:
+        yield url
 
 
 from .llm_servers import dead_url, garbage_url, hanging_url, llm_server  # noqa: E402,F401  (fixtures)

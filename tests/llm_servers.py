@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import free_port, wait_for
+from .net import free_port, wait_for
 
 HOST = "127.0.0.1"
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

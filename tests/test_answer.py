@@ -34,7 +34,7 @@ def test_nine_in_ten_answerable_seed_questions_are_answered_correctly(seed_rag):
 
 def test_most_unanswerable_seed_questions_are_refused(seed_rag):
     refused = [seed_rag.ask(i["question"]).abstained for i in SEED_QA if not i["answerable"]]
-    assert sum(refused) >= 6  # the issue asks for 7: see README, "Known gaps"
+    assert sum(refused) >= 7
 
 
 def test_an_abstention_says_so_and_cites_nothing(seed_rag):
@@ -57,6 +57,19 @@ def test_a_follow_up_is_searched_with_the_previous_question(seed_rag):
     answer = seed_rag.ask("and when was that announced?", history)
     assert answer.searched.startswith("Which fighter jets will France send to Kiev?")
     assert "Thursday" in answer.answer
+
+
+def test_a_follow_up_is_answered_by_the_sentence_that_covers_its_own_words(seed_rag):
+    history = [{"role": "user", "content": "What did Macron announce about Mirage jets?"},
+               {"role": "assistant", "content": "France will send Mirage 2000 fighter jets to Kiev. [1]"}]
+    assert "end of this year" in seed_rag.ask("and when will the pilots be ready?", history).answer
+
+
+def test_a_follow_up_is_judged_by_what_it_asks_not_by_what_came_before(seed_rag):
+    history = [{"role": "user", "content": "How many Ukrainian troops have French forces trained?"},
+               {"role": "assistant", "content": "French forces have already trained around 10,000 Ukrainian troops [1]"}]
+    answer = seed_rag.ask("and what did Lithuania suggest?", history)
+    assert "willing to deploy instructors" in answer.answer  # no count wanted, none needed
 
 
 def test_markers_are_numbered_from_one_in_order_of_use(seed_rag):

@@ -87,3 +87,31 @@ def test_a_file_that_breaks_later_keeps_its_previous_chunks(rag, corpus):
     report = rag.index([corpus], progress=False)
     assert len(report.failures) == 1 and report.deleted == 0
     assert stored_chunks(rag) == before
+
+
+def stored_sentence_vector_ids(rag: Rag) -> set[str]:
+    from rag.store import SENTENCES
+
+    with rag.store.engine.connect() as db:
+        return {row[0] for row in db.execute(SENTENCES.select())}
+
+
+def test_indexing_stores_sentence_vectors_for_exactly_the_indexed_chunks(rag, corpus):
+    (corpus / "other.txt").write_text("Penguins live in the southern hemisphere. They eat fish.", encoding="utf-8")
+    rag.index([corpus], progress=False)
+    assert stored_sentence_vector_ids(rag) == {c.id for c in rag.store.all_chunks()}
+    (corpus / "other.txt").unlink()
+    rag.index([corpus], progress=False)
+    assert stored_sentence_vector_ids(rag) == {c.id for c in rag.store.all_chunks()}
+
+
+def test_sentence_vectors_missing_from_an_index_are_computed_when_asked(rag, corpus):
+    from rag.store import SENTENCES
+
+    rag.index([corpus], progress=False)
+    expected = rag.ask("How many Ukrainian troops have French forces trained?").to_dict()
+    with rag.store.engine.begin() as db:
+        db.execute(SENTENCES.delete())
+    again = rag.ask("How many Ukrainian troops have French forces trained?").to_dict()
+    assert again["answer"] == expected["answer"] and again["citations"] == expected["citations"]
+    assert stored_sentence_vector_ids(rag)

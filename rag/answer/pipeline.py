@@ -41,14 +41,16 @@ class Answerer:
         history = history or []
         started = time.perf_counter()
         warnings: list[str] = []
-        searched = self._condense(question, history, use_llm, warnings)
-        hits = self.retriever.search(searched, k)
+        searched, asked = self._condense(question, history, use_llm, warnings)
+        vector = self.embedder.encode([searched])[0]
+        hits = self.retriever.search(searched, k, vector)
         retrieved = time.perf_counter()
-        ranked = rank_sentences(searched, hits, self.embedder, self.retriever.idf)
+        ranked = rank_sentences(searched, vector, hits, self.retriever.store.sentence_vectors, self.retriever.idf,
+                                asked=asked)
         if use_llm:
-            answer = self._llm_answer(searched, hits, ranked, warnings, on_token)
+            answer = self._llm_answer(searched, asked, hits, ranked, warnings, on_token)
         else:
-            answer = self._extractive(searched, ranked, "extractive")
+            answer = self._extractive(searched, asked, ranked, "extractive")
         done = time.perf_counter()
         # The stages answer the standalone question searched; the user sees their own words back.
         answer.question, answer.searched, answer.warnings = question, searched, warnings
@@ -56,27 +58,32 @@ class Answerer:
                              "answer": round((done - retrieved) * 1000, 2), "total": round((done - started) * 1000, 2)}
         return answer
 
-    def _condense(self, question: str, history: list[dict], use_llm: bool, warnings: list[str]) -> str:
+    def _condense(self, question: str, history: list[dict], use_llm: bool,
+                  warnings: list[str]) -> tuple[str, str]:
+        """(what to search, what the answer must cover). A follow-up glued to the previous question
+        is searched whole, but the answer is the sentence that covers the follow-up's own words:
+        "… Mirage jets? and when will the pilots be ready?" wants the pilots sentence."""
         if not history:
-            return question
+            return question, question
         if use_llm:
             try:
-                return self.llm.condense(question, history) or question
+                standalone = self.llm.condense(question, history) or question
+                return standalone, standalone
             except llm_errors() as e:
                 warnings.append(f"LLM unavailable for condensing the follow-up ({type(e).__name__})")
-        return condense_plainly(question, history)
+        return condense_plainly(question, history), question
 
-    def _extractive(self, question: str, ranked: list[Evidence], name: str) -> Answer:
+    def _extractive(self, question: str, asked: str, ranked: list[Evidence], name: str) -> Answer:
         if not ranked:
             return abstain(question, name)
         best = ranked[0]
         document = self.retriever.store.page_text(best.chunk.source, best.chunk.page) or best.chunk.text
-        if unsupported_reason(question, best, document):
+        if unsupported_reason(question, best, document, asked=asked):
             return abstain(question, name)
         claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, ev.score)]) for ev in select(ranked)]
         return compose(question, claims, name)
 
-    def _llm_answer(self, question: str, hits: list[Hit], ranked: list[Evidence], warnings: list[str],
+    def _llm_answer(self, question: str, asked: str, hits: list[Hit], ranked: list[Evidence], warnings: list[str],
                     on_token: Callable[[str], None] | None) -> Answer:
         """`on_token` sees the model's first draft as it streams; the returned Answer is what survived
         enforcement (possibly a repaired draft or the extractive fallback), so faces show that last."""
@@ -93,4 +100,4 @@ class Answerer:
             warnings.append("the LLM's answer was not supported by the documents; answered extractively")
         except llm_errors() as e:
             warnings.append(f"LLM unavailable ({type(e).__name__}: {str(e)[:120]}); answered extractively")
-        return self._extractive(question, ranked, "extractive-fallback")
+        return self._extractive(question, asked, ranked, "extractive-fallback")
