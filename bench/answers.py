@@ -29,12 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.citations import problems
-from rag.answer.extractive import (
-    ABSTAIN_BELOW,
-    rank_sentences,
-    select,
-    unsupported_reason,
-)
+from rag.answer.extractive import ABSTAIN_BELOW, rank_sentences, select
 from rag.config import Settings
 from rag.metrics import contains_answer
 from rag.service import Rag
@@ -53,10 +48,9 @@ def squad(rag: Rag, data: Path, tmp: Path) -> None:
         vector = rag.embedder.encode([item.question])[0]
         hits = rag.retriever.search(item.question, vector=vector)
         ranked = rank_sentences(item.question, vector, hits, rag.store.sentence_vectors, rag.retriever.idf)
-        text = " ".join(ev.text for ev in select(ranked))
-        rows.append({"answerable": item.answerable, "best": ranked[0].score,
-                     "flagged": unsupported_reason(item.question, ranked[0], paragraphs[ranked[0].chunk.source],
-                                                   threshold=-1.0) is not None,
+        text = " ".join(ev.text for ev in select(ranked))  # what it would answer with abstention off
+        best, flag = rag.answerer.evidence(item.question)
+        rows.append({"answerable": item.answerable, "best": best, "flagged": flag is not None,
                      "raw_correct": item.answerable and contains_answer(text, item.answers),
                      "raw_words": len(text.split()), "abstained": answer.abstained,
                      "correct": item.answerable and contains_answer(answer.answer, item.answers)})

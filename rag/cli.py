@@ -1,7 +1,8 @@
 """`rag` command line: a thin face over rag.service.Rag.
 
 Exit codes: 0 success; 1 an error (message on stderr, no traceback); 2 bad usage;
-3 `rag index` finished but skipped some files (each listed with its reason)."""
+3 `rag index` finished but skipped some files (each listed with its reason);
+4 `rag eval --fail-under` found metrics below their thresholds (each named)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rag.config import Settings
 from rag.errors import RagError
 
 EXIT_SKIPPED = 3
+EXIT_BELOW_GATE = 4
 
 
 def _rag(index_dir: Path | None):
@@ -123,6 +125,66 @@ def ask_cmd(question: str | None, as_json: bool, use_llm: bool, k: int | None, b
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:
             _print_answer(answer)
+
+
+def _threshold(ctx, param, values: tuple[str, ...]) -> dict[str, float]:
+    gates = {}
+    for value in values:
+        name, _, number = value.partition("=")
+        try:
+            gates[name.strip()] = float(number)
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not METRIC=NUMBER, e.g. citation_recall=0.9") from None
+    return gates
+
+
+@cli.command("eval")
+@click.argument("testset", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@index_option
+@click.option("--docs", type=click.Path(exists=True, path_type=Path),
+              help="Answer from a temporary index of these files instead (SQuAD JSON brings its own).")
+@click.option("--llm", "use_llm", is_flag=True, help="Answer with the LLM at RAG_LLM_URL.")
+@click.option("-k", "k", type=click.IntRange(min=1), default=None, help="Passages retrieved (default 5).")
+@click.option("--judge", type=click.Choice(["lexical", "llm"]), default="lexical", show_default=True,
+              help="Who decides whether a cited span supports a sentence.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("eval-report"),
+              show_default=True, help="Folder for results.jsonl, metrics.json and report.html.")
+@click.option("--fail-under", "gates", multiple=True, callback=_threshold, metavar="METRIC=VALUE",
+              help="Exit 4 if a metrics.json metric is below VALUE (repeatable).")
+@click.option("--compare", nargs=2, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              metavar="A/metrics.json B/metrics.json", help="Print two runs side by side with deltas, and exit.")
+def eval_cmd(testset: Path | None, index_dir: Path | None, docs: Path | None, use_llm: bool, k: int | None,
+             judge: str, out: Path, gates: dict[str, float], compare: tuple[Path, Path] | None) -> None:
+    """Answer every question of TESTSET (.jsonl, .csv or SQuAD .json) and measure retrieval,
+    correctness, citation recall/precision, abstention and latency."""
+    from rag import report
+
+    if compare:
+        a, b = (json.loads(p.read_text(encoding="utf-8")) for p in compare)
+        width = max(len(name) for name, *_ in report.compare(a, b))
+        click.echo(f"{'metric':<{width}}  {'A':>10}  {'B':>10}  delta (B vs A)")
+        for name, va, vb, delta in report.compare(a, b):
+            click.echo(f"{name:<{width}}  {va!s:>10}  {vb!s:>10}  {delta}")
+        return
+    if testset is None:
+        raise click.UsageError("give a TESTSET, or --compare A B")
+    if docs and index_dir:
+        raise click.UsageError("give --index or --docs, not both")
+    from rag.evaluate import evaluate_file
+
+    evaluation = evaluate_file(testset, _rag(index_dir), docs=docs, use_llm=use_llm, k=k, judge=judge)
+    report.write(evaluation, out)
+    for name, value in evaluation.metrics.items():
+        click.echo(f"{name:<24} {value}")
+    click.echo(f"wrote {out}/results.jsonl, metrics.json, report.html")
+    unknown = sorted(set(gates) - set(evaluation.metrics))
+    if unknown:
+        raise click.BadParameter(f"no such metric: {', '.join(unknown)}", param_hint="--fail-under")
+    below = [f"{name} {evaluation.metrics[name]} < {gate}" for name, gate in gates.items()
+             if evaluation.metrics[name] is None or evaluation.metrics[name] < gate]
+    if below:
+        click.echo("below the gate: " + "; ".join(below), err=True)
+        sys.exit(EXIT_BELOW_GATE)
 
 
 @cli.command("serve")

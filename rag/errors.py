@@ -20,3 +20,7 @@ class IndexNotFoundError(RagError):
 
 class DocumentNotFoundError(RagError):
     """Removing a document the index doesn't hold."""
+
+
+class InvalidTestSetError(RagError):
+    """A test set that can't be read: the message names the file and the line."""

@@ -1,20 +1,23 @@
 """Answer metrics shared by the benchmarks, the tests and `rag eval`.
 
 Normalisation and token F1 follow the official SQuAD evaluation script (Rajpurkar et al., 2016/2018):
-lower-case, drop punctuation and the articles a/an/the, collapse whitespace."""
+lower-case, drop punctuation and the articles a/an/the, collapse whitespace. One deviation: all
+Unicode punctuation is dropped, not only ASCII, so „typographic quotes“ don't stick to words."""
 
 from __future__ import annotations
 
 import re
 import string
+import unicodedata
 from collections import Counter
+from collections.abc import Callable
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCT = set(string.punctuation) | set("‘’“”–—…")
+_ASCII_PUNCT = set(string.punctuation)
 
 
 def normalize(text: str) -> str:
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    text = "".join(ch for ch in text.lower() if ch not in _ASCII_PUNCT and not unicodedata.category(ch).startswith("P"))
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
@@ -39,3 +42,39 @@ def token_f1(prediction: str, golds: list[str]) -> float:
             p, r = common / len(pred), common / len(ref)
             best = max(best, 2 * p * r / (p + r))
     return best
+
+
+# --- retrieval -------------------------------------------------------------------------------
+def answer_rank(hit_texts: list[str], golds: list[str]) -> int | None:
+    """1-based rank of the first retrieved text containing a gold answer (the answer-recall
+    convention of DPR, Karpukhin et al., 2020), or None."""
+    return next((rank for rank, text in enumerate(hit_texts, 1) if contains_answer(text, golds)), None)
+
+
+# --- citations, after ALCE (Gao et al., 2023, "Enabling LLMs to generate text with citations") --
+Judge = Callable[[str, str], bool]  # (claim, evidence) -> does the evidence support the claim?
+
+
+def citation_recall_precision(sentences: list[tuple[str, list[int]]], cited: dict[int, str],
+                              judge: Judge) -> tuple[float, float] | None:
+    """ALCE citation recall and precision of one answer, or None when it has no sentences.
+
+    recall: share of sentences that the concatenation of their cited spans supports (a sentence
+    without citations, or citing only markers that point nowhere, is unsupported).
+    precision: share of citations that are not irrelevant; a citation is irrelevant when its
+    sentence is unsupported, or when it doesn't support the sentence alone and the sentence's
+    other citations still do without it."""
+    if not sentences:
+        return None
+    supported = precise = total = 0
+    for claim, ns in sentences:
+        texts = {n: cited.get(n, "") for n in dict.fromkeys(ns)}
+        total += len(texts)
+        if not texts or not judge(claim, " ".join(texts.values())):
+            continue
+        supported += 1
+        for n, text in texts.items():
+            others = " ".join(t for m, t in texts.items() if m != n)
+            if judge(claim, text) or not (others and judge(claim, others)):
+                precise += 1
+    return supported / len(sentences), (precise / total if total else 0.0)

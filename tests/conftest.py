@@ -79,12 +79,16 @@ def chroma_server(tmp_path_factory):
         proc.wait(timeout=30)
 
 
+def seed_index(folder: Path, embedder: Embedder) -> Path:
+    """A seed index for one `rag serve` process: two processes never share an index folder."""
+    Rag(Settings(index_dir=folder), embedder).index([SEEDS], progress=False)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def served_index(tmp_path_factory, embedder) -> Path:
-    """A seed index for `rag serve` processes; tests that upload remove what they added."""
-    index_dir = tmp_path_factory.mktemp("served-index")
-    Rag(Settings(index_dir=index_dir), embedder).index([SEEDS], progress=False)
-    return index_dir
+    """The index of `served`; tests that upload remove what they added."""
+    return seed_index(tmp_path_factory.mktemp("served-index"), embedder)
 
 
 @pytest.fixture(scope="session")

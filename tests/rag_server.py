@@ -30,6 +30,10 @@ def rag_server(index_dir: Path, **env: str) -> Iterator[str]:
             log.seek(0)
             raise RuntimeError(f"rag serve did not come up; its output:\n{log.read()[-3000:]}") from None
         yield url
+        if proc.poll() is not None:  # it died under the tests: say how, instead of a bare "connection refused"
+            log.seek(0)
+            raise RuntimeError(f"rag serve exited with {proc.returncode} during the tests; its output:\n"
+                               f"{log.read()[-3000:]}")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

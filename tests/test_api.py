@@ -10,7 +10,7 @@ import subprocess
 import httpx
 import pytest
 
-from .conftest import SEEDS
+from .conftest import SEEDS, seed_index
 from .rag_server import RAG, rag_server
 
 pytestmark = pytest.mark.server
@@ -183,8 +183,8 @@ def test_chat_without_a_final_user_message_is_400(api):
 
 # --- auth ----------------------------------------------------------------------------------
 
-def test_with_an_api_key_every_api_route_needs_it(served_index):
-    with rag_server(served_index, RAG_API_KEY="s3cret") as url, httpx.Client(base_url=url, timeout=60) as client:
+def test_with_an_api_key_every_api_route_needs_it(tmp_path, embedder):
+    with rag_server(seed_index(tmp_path / "index", embedder), RAG_API_KEY="s3cret") as url, httpx.Client(base_url=url, timeout=60) as client:
         assert client.get("/health").status_code == 200  # liveness stays open, and names no document
         for headers in ({}, {"Authorization": "Bearer wrong"}):
             assert client.post("/v1/ask", json={"question": QUESTION}, headers=headers).status_code == 401
@@ -197,11 +197,14 @@ def test_with_an_api_key_every_api_route_needs_it(served_index):
 
 # --- every face ----------------------------------------------------------------------------
 
-def test_every_face_gives_the_same_citations_for_the_same_question(served, served_index):
+def test_every_face_gives_the_same_citations_for_the_same_question(served, tmp_path, embedder):
+    """The CLI reads its own build of the same seed folder (chunk ids are content-derived), since
+    two processes never share an index folder."""
     from gradio_client import Client
     from openai import OpenAI
 
-    cli = subprocess.run([RAG, "ask", QUESTION, "--json", "--index", str(served_index)],
+    cli_index = seed_index(tmp_path / "index", embedder)
+    cli = subprocess.run([RAG, "ask", QUESTION, "--json", "--index", str(cli_index)],
                          capture_output=True, text=True, timeout=300, check=True)
     faces = {
         "cli": json.loads(cli.stdout)["citations"],

@@ -6,14 +6,17 @@ A thin face: it calls the same `Rag.ask` / `Rag.add` / `Rag.remove` as the HTTP 
 from __future__ import annotations
 
 import hmac
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import gradio as gr
 from fastapi import FastAPI
 
+from rag import report
 from rag.api import pieces
 from rag.errors import RagError
+from rag.evaluate import evaluate_file
 from rag.loaders import LOADERS
 from rag.service import Rag
 from ui.render import answer_markdown, plain, sources_html
@@ -75,8 +78,8 @@ def build(rag: Rag) -> gr.Blocks:
         yield "", messages, history, panels, gr.skip()
         try:
             answer = rag.ask(question, history, use_llm=mode == "LLM")
-        except (RagError, ValueError) as e:
-            messages[-1] = {"role": "assistant", "content": f"**Something went wrong:** {plain(str(e))}"}
+        except Exception as e:  # noqa: BLE001 (any failure is shown in the chat as a message, never a trace)
+            messages[-1] = {"role": "assistant", "content": f"**Something went wrong:** {plain(str(e) or type(e).__name__)}"}
             yield "", messages, history, panels, gr.skip()
             return
         turn = len(panels) + 1
@@ -110,12 +113,25 @@ def build(rag: Rag) -> gr.Blocks:
             return f"**Error:** {plain(str(e))}", documents_table(), document_names()
         return f"Removed {plain(source)} ({removed} chunks).", documents_table(), document_names()
 
+    def run_eval(testset: str | None, use_llm: bool, progress=gr.Progress(track_tqdm=True)):
+        if not testset:
+            return "Choose a test set first.", None, "", None
+        try:
+            evaluation = evaluate_file(Path(testset), rag, use_llm=use_llm, progress=True)
+        except (RagError, ValueError, OSError) as e:
+            return f"**Error:** {plain(str(e))}", None, "", None
+        out = Path(tempfile.mkdtemp(prefix="rag-eval-ui-")) / "eval"
+        report.write(evaluation, out)
+        table = [[name, "" if value is None else value] for name, value in evaluation.metrics.items()]
+        files = [str(out / name) for name in ("results.jsonl", "metrics.json", "report.html")]
+        return f"Evaluated {len(evaluation.results)} questions.", table, report.worst_html(evaluation.results), files
+
     with gr.Blocks(title="rag: cited answers from your documents") as demo:
         history = gr.State([])  # plain-text turns for follow-up questions
         panels = gr.State([])   # sources HTML per answer, newest first
         gr.Markdown("## Ask your documents\nEvery sentence of an answer cites a verbatim span; click a "
                     "marker like [1] to see it highlighted in its passage.")
-        with gr.Row():
+        with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Conversation", height=480, elem_id="chat", feedback_options=None)
                 with gr.Row():
@@ -130,7 +146,7 @@ def build(rag: Rag) -> gr.Blocks:
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML("<p class='none'>The sources of each answer appear here.</p>", elem_id="sources")
-        with gr.Accordion("Documents", open=False):
+        with gr.Tab("Documents"):
             table = gr.Dataframe(value=documents_table, headers=["document", "pages", "chunks", "from"],
                                  interactive=False)
             files = gr.File(label="Upload documents", file_count="multiple", file_types=sorted(LOADERS))
@@ -140,6 +156,20 @@ def build(rag: Rag) -> gr.Blocks:
                 drop = gr.Button("Remove from the index", variant="stop", scale=1)
             files.upload(upload, files, [status, table, chosen], api_visibility="private")
             drop.click(remove, chosen, [status, table, chosen], api_visibility="private")
+        with gr.Tab("Evaluate"):
+            gr.Markdown("Run a test set against the indexed documents: JSONL or CSV with `question`, "
+                        "`answers`, `answerable`, or SQuAD 2.0 JSON (which brings its own paragraphs). "
+                        "Same as `rag eval` on the command line.")
+            testset = gr.File(label="Test set", file_types=[".jsonl", ".csv", ".json"], type="filepath")
+            eval_llm = gr.Checkbox(label="Answer with the LLM", visible=has_llm)
+            run = gr.Button("Run evaluation", variant="primary")
+            eval_status = gr.Markdown()
+            metrics = gr.Dataframe(headers=["metric", "value"], interactive=False)
+            gr.Markdown("### Worst questions")
+            worst = gr.HTML()
+            downloads = gr.File(label="results.jsonl, metrics.json, report.html", file_count="multiple")
+            run.click(run_eval, [testset, eval_llm], [eval_status, metrics, worst, downloads],
+                      api_visibility="private")
 
         chat_io = dict(inputs=[question, mode, chat, history, panels], outputs=[question, chat, history, panels, sources])
         ask.click(respond, **chat_io, api_visibility="private")

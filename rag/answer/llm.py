@@ -23,6 +23,11 @@ conversation. Reply with the question only.
 Conversation:
 {history}
 Last question: {question}"""
+JUDGE = """<passage>
+{evidence}
+</passage>
+Claim: {claim}
+Does the passage state everything the claim says? Reply with one word: yes or no."""
 
 # What the client libraries raise for a server that is down, slow, or answers garbage.
 LLMFailure = (OSError, ValueError, KeyError, TypeError)
@@ -81,6 +86,11 @@ class LLM:
     def condense(self, question: str, history: list[dict]) -> str:
         lines = "\n".join(f"{turn['role']}: {turn['content']}" for turn in history[-6:])
         return self._run([("user", CONDENSE.format(history=lines, question=question))], None).strip()
+
+    def supports(self, claim: str, evidence: str) -> bool:
+        """The LLM as a citation judge for `rag eval --judge llm` (ALCE used an NLI model here)."""
+        reply = self._run([("user", JUDGE.format(evidence=evidence, claim=claim))], None)
+        return reply.strip().lower().startswith("yes")
 
     @staticmethod
     def _messages(question: str, hits: list[Hit]) -> list[tuple[str, str]]:

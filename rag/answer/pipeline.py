@@ -58,6 +58,22 @@ class Answerer:
                              "answer": round((done - retrieved) * 1000, 2), "total": round((done - started) * 1000, 2)}
         return answer
 
+    def evidence(self, question: str, k: int | None = None) -> tuple[float, str | None]:
+        """The best evidence's score, and why a term check would refuse it regardless of the
+        threshold (None if none would): what the abstention trade-off curve is drawn from."""
+        vector = self.embedder.encode([question])[0]
+        hits = self.retriever.search(question, k, vector)
+        ranked = rank_sentences(question, vector, hits, self.retriever.store.sentence_vectors, self.retriever.idf)
+        if not ranked:
+            return 0.0, "nothing retrieved"
+        best = ranked[0]
+        return best.score, unsupported_reason(question, best, self._page(best), threshold=float("-inf"))
+
+    def _page(self, evidence: Evidence) -> str:
+        """The whole page an evidence sentence is on: the term checks look for names there."""
+        chunk = evidence.chunk
+        return self.retriever.store.page_text(chunk.source, chunk.page) or chunk.text
+
     def _condense(self, question: str, history: list[dict], use_llm: bool,
                   warnings: list[str]) -> tuple[str, str]:
         """(what to search, what the answer must cover). A follow-up glued to the previous question
@@ -77,8 +93,7 @@ class Answerer:
         if not ranked:
             return abstain(question, name)
         best = ranked[0]
-        document = self.retriever.store.page_text(best.chunk.source, best.chunk.page) or best.chunk.text
-        if unsupported_reason(question, best, document, asked=asked):
+        if unsupported_reason(question, best, self._page(best), asked=asked):
             return abstain(question, name)
         claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, ev.score)]) for ev in select(ranked)]
         return compose(question, claims, name)

@@ -1,0 +1,167 @@
+"""What `rag eval` leaves in --out: results.jsonl, metrics.json and a self-contained report.html
+(metric table, matplotlib plots inlined as PNG, the worst questions with their cited spans).
+The folder is written aside and moved into place at the end, so it is never half-written."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer.extractive import ABSTAIN_BELOW
+from rag.evaluate import LOWER_IS_BETTER, Evaluation
+
+WORST = 10
+
+
+def write(evaluation: Evaluation, out: Path) -> None:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        with (staging / "results.jsonl").open("w", encoding="utf-8") as f:
+            for row in evaluation.results:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        (staging / "metrics.json").write_text(
+            json.dumps({"metrics": evaluation.metrics, "run": evaluation.run}, indent=2), encoding="utf-8")
+        (staging / "report.html").write_text(report_html(evaluation), encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def compare(a: dict, b: dict) -> list[tuple[str, object, object, str]]:
+    """(metric, A, B, delta) rows for two metrics.json contents; delta marked + when B is better."""
+    rows = []
+    for name in dict.fromkeys([*a["metrics"], *b["metrics"]]):
+        va, vb = a["metrics"].get(name), b["metrics"].get(name)
+        delta = ""
+        if isinstance(va, int | float) and isinstance(vb, int | float) and va != vb:
+            better = (vb < va) if name in LOWER_IS_BETTER else (vb > va)
+            delta = f"{vb - va:+.4g} ({'better' if better else 'worse'})"
+        rows.append((name, va, vb, delta))
+    return rows
+
+
+# --- the HTML report ----------------------------------------------------------------------------
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img alt="" src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
+
+
+def plots(evaluation: Evaluation) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = evaluation.results
+    groups = {"answerable": [r for r in rows if r["answerable"] is True],
+              "unanswerable": [r for r in rows if r["answerable"] is False],
+              "no gold": [r for r in rows if r["answerable"] is None]}
+    figures = evidence_plots(evaluation, groups, plt) if all("evidence_score" in r["metrics"] for r in rows) else []
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    stages = ["retrieve", "answer", "total"]
+    ax.boxplot([[r["timings_ms"].get(s, 0) for r in rows] for s in stages], tick_labels=stages)
+    ax.set(title="Latency per stage", ylabel="ms")
+    figures.append(_png(fig))
+
+    if groups["answerable"]:
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        ax.hist([r["metrics"]["f1"] for r in groups["answerable"]], bins=10, range=(0, 1))
+        ax.set(title="Token F1 on answerable questions", xlabel="F1", ylabel="questions")
+        figures.append(_png(fig))
+    return figures
+
+
+def evidence_plots(evaluation: Evaluation, groups: dict[str, list[dict]], plt) -> list[str]:
+    """The best evidence score by kind of question, and the abstention trade-off it allows."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for label, group in groups.items():
+        if group:
+            ax.hist([r["metrics"]["evidence_score"] for r in group], bins=20, range=(0, 1), alpha=0.6, label=label)
+    ax.axvline(ABSTAIN_BELOW, color="k", linestyle="--", label=f"threshold {ABSTAIN_BELOW}")
+    ax.set(title="Best evidence score", xlabel="score", ylabel="questions")
+    ax.legend()
+    figures = [_png(fig)]
+    if not (groups["answerable"] and groups["unanswerable"]):
+        return figures
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ts = np.linspace(0, 1, 41)
+    for label, checks in (("score < t", False), ("score < t or a term check", True)):
+        def refused(r: dict, t: float, checks: bool = checks) -> bool:
+            return r["metrics"]["evidence_score"] < t or (checks and r["metrics"]["evidence_flag"] is not None)
+        ax.plot([np.mean([refused(r, t) for r in groups["answerable"]]) for t in ts],
+                [np.mean([refused(r, t) for r in groups["unanswerable"]]) for t in ts], marker=".", label=label)
+    m = evaluation.metrics
+    ax.scatter([m["answerable_refused"]], [m["unanswerable_abstained"]], color="red", zorder=3, label="this run")
+    ax.set(title="Abstention trade-off over the threshold t", xlabel="answerable refused",
+           ylabel="unanswerable abstained", xlim=(0, 1), ylim=(0, 1))
+    ax.legend()
+    return figures + [_png(fig)]
+
+
+def worst(rows: list[dict], n: int = WORST) -> list[tuple[str, dict]]:
+    """(why, row): wrong abstentions either way first, then the lowest F1, then weak citations."""
+    picked = []
+    for r in rows:
+        m = r["metrics"]
+        if r["answerable"] is False and not r["abstained"]:
+            picked.append((0.0, "answered, but the documents don't hold the answer", r))
+        elif r["answerable"] is True and r["abstained"]:
+            picked.append((0.0, "refused, but the documents hold the answer", r))
+        elif not m["valid"]:
+            picked.append((0.0, "invalid citations: " + "; ".join(m["problems"]), r))
+        elif r["answerable"] is True and not m["gold_in_answer"]:
+            picked.append((0.5 + m["f1"], f"gold answer not in the answer (F1 {m['f1']:.2f})", r))
+        elif (m["citation_recall"] or 1.0) < 1.0:
+            picked.append((1.5 + m["citation_recall"], f"citation recall {m['citation_recall']:.2f}", r))
+    return [(why, r) for _, why, r in sorted(picked, key=lambda p: p[0])[:n]]
+
+
+def _where(citation: dict) -> str:
+    page = f" p.{citation['page']}" if citation["page"] else ""
+    return f"{citation['source']}{page} [{citation['start']}:{citation['end']}]"
+
+
+def worst_html(rows: list[dict]) -> str:
+    esc = html.escape
+    cards = []
+    for why, r in worst(rows):
+        gold = ", ".join(r["gold"]) or "(none)"
+        spans = "".join(f"<li>[{c['n']}] {esc(_where(c))}: <q>{esc(c['text'])}</q></li>" for c in r["citations"])
+        cards.append(f"<div class='q'><b>{esc(r['question'])}</b> <span class='why'>{esc(why)}</span>"
+                     f"<p>gold: {esc(gold)}</p><p>answer: {esc(r['answer'])}</p><ul>{spans}</ul></div>")
+    return "".join(cards) or "<p>No question went wrong.</p>"
+
+
+def report_html(evaluation: Evaluation) -> str:
+    esc = html.escape
+    table = "".join(f"<tr><td>{esc(name)}</td><td>{esc(str(value))}</td></tr>"
+                    for name, value in evaluation.metrics.items())
+    run = ", ".join(f"{esc(k)}: {esc(str(v))}" for k, v in evaluation.run.items())
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>rag eval report</title>
+<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px}}
+.q{{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:.6em 0}}.why{{color:#b42318}}
+q{{background:#fff3bf}}img{{width:49%;min-width:420px}}</style></head><body>
+<h1>rag eval</h1><p>{run}</p>
+<h2>Metrics</h2><table>{table}</table>
+<h2>Plots</h2>{"".join(plots(evaluation))}
+<h2>Worst questions</h2>{worst_html(evaluation.results)}
+</body></html>"""
