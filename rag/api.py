@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from rag.errors import DocumentNotFoundError, IndexNotFoundError, RagError
+from rag.errors import DocumentNotFoundError, IndexLockedError, IndexNotFoundError, RagError
 from rag.service import Rag
 from rag.types import Answer
 
@@ -67,14 +67,19 @@ def stream_answer(answer: Answer) -> Iterator[str]:
 BEARER = HTTPBearer(auto_error=False, description="Needed when the server runs with RAG_API_KEY set.")
 
 
+UNAUTHORIZED = "missing or wrong API key: send `Authorization: Bearer <RAG_API_KEY>`"
+
+
+def key_matches(api_key: str, authorization: str | None) -> bool:
+    scheme, _, given = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), api_key.encode())
+
+
 def bearer_auth(api_key: str | None):
     def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]) -> None:
-        if api_key is None:
-            return
-        given = credentials.credentials if credentials else ""
-        if not hmac.compare_digest(given.encode(), api_key.encode()):
-            raise HTTPException(401, "missing or wrong API key: send `Authorization: Bearer <RAG_API_KEY>`",
-                                headers={"WWW-Authenticate": "Bearer"})
+        given = f"Bearer {credentials.credentials}" if credentials else None
+        if api_key is not None and not key_matches(api_key, given):
+            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
 
     return check
 
@@ -86,11 +91,23 @@ def create_app(rag: Rag, *, faces: bool = True) -> FastAPI:
     app = FastAPI(title="rag", version=version("rag"),
                   description="Answers from your documents, every sentence cited to a verbatim span.")
     app.state.rag = rag
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(bearer_auth(rag.settings.api_key))])
+    limit = int(rag.settings.max_request_mb * 1e6)  # per router, not app-wide: the UI's uploads have their own
+    auth = [Depends(bearer_auth(rag.settings.api_key))]
+    v1 = APIRouter(prefix="/v1", dependencies=auth, max_body_size=limit)
+
+    if rag.settings.api_key:
+        @app.middleware("http")
+        async def docs_need_the_key(request: Request, call_next):
+            """The API description is a route too; with a key it is no more open than the API."""
+            if request.url.path in (app.docs_url, app.redoc_url, app.openapi_url, app.swagger_ui_oauth2_redirect_url) \
+                    and not key_matches(rag.settings.api_key, request.headers.get("authorization")):
+                return JSONResponse({"detail": UNAUTHORIZED}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+            return await call_next(request)
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, e: RagError) -> JSONResponse:
-        status = 404 if isinstance(e, DocumentNotFoundError) else 409 if isinstance(e, IndexNotFoundError) else 400
+        status = (404 if isinstance(e, DocumentNotFoundError) else 409 if isinstance(e, IndexNotFoundError)
+                  else 503 if isinstance(e, IndexLockedError) else 400)
         return JSONResponse({"detail": str(e)}, status_code=status)
 
     @app.exception_handler(ValueError)
@@ -123,7 +140,7 @@ def create_app(rag: Rag, *, faces: bool = True) -> FastAPI:
     def documents() -> dict:
         return {"documents": rag.documents()}
 
-    @v1.post("/documents", tags=["documents"])
+    @v1.post("/documents", tags=["documents"], max_body_size=int(rag.settings.max_upload_mb * 1e6))
     async def upload(files: Annotated[list[UploadFile], File(description="txt, md, html, pdf or docx")]):
         """Upload and index documents. Files that can't be read are listed under `failures` and not
         kept; if none could be indexed the answer is 422."""
@@ -146,7 +163,7 @@ def create_app(rag: Rag, *, faces: bool = True) -> FastAPI:
         return {"removed": source, "chunks": rag.remove(source)}
 
     app.include_router(v1)
-    app.include_router(openai_router(rag), dependencies=[Depends(bearer_auth(rag.settings.api_key))])
+    app.include_router(openai_router(rag), dependencies=auth, max_body_size=limit)
     if faces:
         for face in entry_points(group="rag.faces"):
             face.load()(app, rag)

@@ -21,8 +21,27 @@ def chunk_id(source: str, page: int | None, start: int, text: str) -> str:
     return hashlib.sha256(key).hexdigest()[:32]
 
 
+class _Splitter(RecursiveCharacterTextSplitter):
+    """LangChain's splitter, except for text without any separator (a long run with no space or newline):
+    LangChain cuts that into one string per character and merges them back, which for a 50 MB single
+    line costs gigabytes and minutes; the same windows are cut here directly."""
+
+    def _split_text(self, text: str, separators: list[str]) -> list[str]:
+        if any(sep and sep in text for sep in separators):
+            return super()._split_text(text, separators)
+        return _windows(text, self._chunk_size, self._chunk_overlap)
+
+
+def _windows(text: str, size: int, overlap: int) -> list[str]:
+    """What LangChain's merge of single characters gives: `size` characters every `size - overlap`,
+    the last one reaching the end, whitespace stripped, blank ones dropped."""
+    step = size - overlap
+    starts = range(0, max(len(text) - overlap, 1), step)
+    return [piece for start in starts if (piece := text[start:start + size].strip())]
+
+
 def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterTextSplitter:
-    return RecursiveCharacterTextSplitter(
+    return _Splitter(
         separators=SEPARATORS, keep_separator="end", chunk_size=chunk_size,
         chunk_overlap=min(chunk_overlap, chunk_size // 2), strip_whitespace=True,
     )
@@ -58,16 +77,19 @@ def _locate(text: str, pieces: list[str], overlap: int) -> list[int]:
 
     if not pieces:
         return []
-    stack: list[tuple[list[int], list[int]]] = [([], candidates(0, []))]
-    while stack:
-        starts, options = stack[-1]
-        if not options:
-            stack.pop()
+    starts: list[int] = []  # where pieces 0..k-1 are placed; one list, so memory stays linear in the pieces
+    untried = [iter(candidates(0, starts))]  # untried[k]: the places left to try for piece k
+    while untried:
+        place = next(untried[-1], None)
+        if place is None:  # piece k fits nowhere after piece k-1's place: move piece k-1 on
+            untried.pop()
+            if starts:
+                starts.pop()
             continue
-        placed = starts + [options.pop(0)]
-        if len(placed) == len(pieces):
-            if first_non_blank(placed[-1] + len(pieces[-1])) == len(text):
-                return placed
+        if len(starts) == len(pieces) - 1:
+            if first_non_blank(place + len(pieces[-1])) == len(text):
+                return [*starts, place]
             continue
-        stack.append((placed, candidates(len(placed), placed)))
+        starts.append(place)
+        untried.append(iter(candidates(len(starts), starts)))
     raise AssertionError("the splitter's chunks do not tile the text")  # it only returns substrings in order

@@ -27,15 +27,10 @@ def _rag(index_dir: Path | None):
 
 
 def _read_questions(path: Path) -> list[str]:
-    questions = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            questions.append(json.loads(line)["question"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise click.BadParameter(f'line {n} is not a JSON object with a "question"', param_hint="--batch") from None
-    return questions
+    """The questions of a --batch file: JSONL as for `rag eval` (answers, if any, are ignored)."""
+    from rag.testsets import load_jsonl
+
+    return [item.question for item in load_jsonl(path)]
 
 
 index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),

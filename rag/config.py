@@ -23,11 +23,22 @@ class Settings(BaseSettings):
     candidates: int = Field(50, gt=0, description="Hits taken from each of dense and BM25 before fusion.")
     dense_weight: float = Field(0.6, ge=0, le=1, description="Weight of cosine vs. max-normalised BM25.")
     max_file_mb: float = Field(50.0, gt=0, description="Files larger than this are skipped with a message.")
+    max_file_chars: int = Field(5_000_000, gt=0, description="Files with more extracted text are skipped: it bounds "
+                                                           "chunking memory and embedding time.")
+    max_inflated_mb: float = Field(50.0, gt=0, description="Compressed content (a DOCX's parts together, each PDF "
+                                                          "stream) may inflate to this much; bombs are skipped.")
+    max_pdf_pages: int = Field(5000, gt=0, description="PDFs with more pages are skipped.")
+    max_load_seconds: float = Field(60.0, gt=0, description="Reading one file stops after this long (checked between "
+                                                            "pages, paragraphs and tags).")
+    lock_timeout: float = Field(600.0, ge=0, description="Seconds a writer waits for another process that is "
+                                                         "writing to the same index folder before giving up.")
 
     upload_dir: Path | None = Field(None, description="Where documents uploaded through the API/UI are kept; "
                                                       "unset = <index_dir>/uploads.")
     api_key: str | None = Field(None, repr=False, description="When set, every /v1 route needs "
                                                                "`Authorization: Bearer <key>`.")
+    max_request_mb: float = Field(1.0, gt=0, description="Largest JSON request body `rag serve` reads (413 above).")
+    max_upload_mb: float = Field(200.0, gt=0, description="Largest document upload request, all files together.")
 
     llm_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1) or an Ollama URL.")
     llm_model: str = Field("smollm2", description="Model name the LLM server knows.")

@@ -24,3 +24,7 @@ class DocumentNotFoundError(RagError):
 
 class InvalidTestSetError(RagError):
     """A test set that can't be read: the message names the file and the line."""
+
+
+class IndexLockedError(RagError):
+    """Another process kept the index folder locked for longer than RAG_LOCK_TIMEOUT."""

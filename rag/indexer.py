@@ -46,6 +46,7 @@ def index_paths(paths: list[Path], settings: Settings, store: Store, *, prune: b
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
+    store.reconcile()  # a previous run may have been killed half way
     report = IndexReport()
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
     max_bytes = int(settings.max_file_mb * 1e6)
@@ -59,7 +60,7 @@ def index_paths(paths: list[Path], settings: Settings, store: Store, *, prune: b
             source = path.relative_to(root).as_posix()
             seen.setdefault(root_key, set()).add(source)
             try:
-                pages = load(path, source, max_bytes)
+                pages = load(path, source, max_bytes, settings)
             except LoadError as e:
                 report.failures.append(e)
                 continue

@@ -4,13 +4,18 @@ the model and the store, loaded once, and exposes the operations users have."""
 from __future__ import annotations
 
 import threading
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+
+from filelock import FileLock, Timeout
 
 from rag.answer.pipeline import Answerer
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.errors import DocumentNotFoundError, IndexNotFoundError
+from rag.errors import DocumentNotFoundError, IndexLockedError, IndexNotFoundError
 from rag.indexer import IndexReport, index_paths
 from rag.loaders import LOADERS
 from rag.retrieval import Retriever
@@ -24,6 +29,7 @@ class Rag:
         self.settings = settings or Settings()
         self.embedder = embedder or Embedder(self.settings.embed_model)
         self._writing = threading.RLock()  # one index change at a time; searches go on meanwhile
+        self._folder_lock = FileLock(self.settings.index_dir / ".write.lock")
 
     @cached_property
     def store(self) -> Store:
@@ -45,8 +51,30 @@ class Rag:
         except IndexNotFoundError:
             pass  # an empty index: a server still starts, and documents can be uploaded
 
-    def index(self, paths: list[Path], *, prune: bool = True, progress: bool | None = None) -> IndexReport:
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the index folder for one writer: threads of this process queue on `_writing`, other
+        processes on an flock of `<index>/.write.lock`, waiting up to RAG_LOCK_TIMEOUT. Two writers that
+        interleave would each clean up what the other just added. The OS drops the lock when its holder
+        dies, even by SIGKILL, so a crashed run never leaves the folder locked.
+
+        Limitation: the lock lives in the local index folder even when RAG_CHROMA_URL points to a
+        shared Chroma server, so it keeps apart only writers that use the same index folder."""
         with self._writing:
+            self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self._folder_lock.acquire(timeout=self.settings.lock_timeout)
+            except Timeout:
+                raise IndexLockedError(
+                    f"another process is indexing into {self.settings.index_dir}: gave up after waiting "
+                    f"{self.settings.lock_timeout:g} s for it to finish (RAG_LOCK_TIMEOUT)") from None
+            try:
+                yield
+            finally:
+                self._folder_lock.release()
+
+    def index(self, paths: list[Path], *, prune: bool = True, progress: bool | None = None) -> IndexReport:
+        with self._exclusive():
             report = index_paths(paths, self.settings, self.store, prune=prune, progress=progress)
             self._forget_retriever()
         return report
@@ -66,7 +94,7 @@ class Rag:
         reported in the report's failures and not kept."""
         folder = self.settings.uploads
         named = {upload_name(name): data for name, data in files.items()}  # every name checked before a write
-        with self._writing:
+        with self._exclusive():
             folder.mkdir(parents=True, exist_ok=True)
             for name, data in named.items():
                 (folder / name).write_bytes(data)
@@ -77,7 +105,7 @@ class Rag:
 
     def remove(self, source: str) -> int:
         """Delete a document from the index (and from the uploads folder, if it was uploaded)."""
-        with self._writing:
+        with self._exclusive():
             document = next((d for d in self.documents() if d["source"] == source), None)
             if document is None:
                 raise DocumentNotFoundError(f"no indexed document is called {source!r}")
@@ -98,8 +126,9 @@ class Rag:
 
 def upload_name(name: str) -> str:
     """The file name an upload is stored under, or ValueError: no folders, no hidden files, a known type."""
-    base = PurePosixPath(name.replace("\\", "/")).name  # a browser may send C:\path\file.pdf
-    if not base.strip() or base.startswith("."):
+    base = PurePosixPath(name.replace("\\", "/")).name  # a browser may send C:\path\file.pdf; "../x" -> "x"
+    if (not base.strip() or base.startswith(".") or len(base.encode()) > 255
+            or any(unicodedata.category(ch)[0] == "C" for ch in base)):  # control, format, unassigned chars
         raise ValueError(f"{name!r} is not a usable file name")
     if Path(base).suffix.lower() not in LOADERS:
         raise ValueError(f"{base!r}: unsupported file type; supported: {', '.join(sorted(LOADERS))}")

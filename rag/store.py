@@ -88,6 +88,25 @@ class Store:
         got = self.vectors._collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
+    def reconcile(self) -> None:
+        """Make Chroma and the record manager agree again after a killed run.
+
+        LangChain's `index()` writes vectors before recording them and deletes them before forgetting
+        them, so a run killed in between leaves vectors nobody records (cleanup goes by the records, so
+        they would stay for good, e.g. chunks of a file edited or deleted since) or records of vectors
+        that are gone (the next run would skip such a chunk as already indexed). Dropping both lets the
+        next `index()` re-add whatever is still current. Unrecorded vectors are dropped only for this
+        folder's sources (their page texts are written before their vectors), so that a Chroma
+        collection shared with other index folders keeps theirs. Safe only with no other writer at
+        work, whose batch in flight would look the same: the caller holds the index folder's lock."""
+        got = self.vectors._collection.get(include=["metadatas"])
+        records, ours = set(self.records.list_keys()), set(self.sources())
+        unrecorded = [i for i, meta in zip(got["ids"], got["metadatas"]) if i not in records and meta["source"] in ours]
+        if unrecorded:
+            self.vectors.delete(ids=unrecorded)
+        if vanished := list(records - set(got["ids"])):
+            self.records.delete_keys(vanished)
+
     def delete_source(self, source: str) -> int:
         keys = self.records.list_keys(group_ids=[source])
         if keys:

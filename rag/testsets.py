@@ -26,7 +26,7 @@ def load_testset(path: Path) -> tuple[dict[str, str] | None, list[Item]]:
         raise InvalidTestSetError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        corpus, items = None, _load_jsonl(path)
+        corpus, items = None, load_jsonl(path)
     elif suffix == ".csv":
         corpus, items = None, _load_csv(path)
     elif suffix == ".json":
@@ -66,7 +66,7 @@ def _item(row: dict, where: str, csv_row: bool = False) -> Item:
     return Item(question.strip(), answers, answerable)
 
 
-def _load_jsonl(path: Path) -> list[Item]:
+def load_jsonl(path: Path) -> list[Item]:
     items = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():

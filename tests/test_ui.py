@@ -66,3 +66,31 @@ def test_document_text_in_the_sources_panel_is_escaped():
     shown = sources_html(hostile_answer(), 1, lambda source, page: HOSTILE)
     assert "<script>" not in shown and "<img" not in shown and "<b>evil" not in shown and "<i>q" not in shown
     assert "&lt;script&gt;" in shown
+
+
+@pytest.mark.server
+def test_in_a_browser_a_script_inside_a_document_is_shown_not_run(served):
+    from playwright.sync_api import sync_playwright
+
+    hostile = ('The otter festival opens on Friday <script>window.pwned = 1</script> '
+               '<img src=x onerror="window.pwned = 2"> with a parade.')
+    added = httpx.post(f"{served}/v1/documents", files=[("files", ("otters.md", hostile.encode(), "text/markdown"))],
+                       timeout=60)
+    assert added.status_code == 200, added.text
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+            try:
+                page = browser.new_page()
+                page.goto(served)
+                page.locator("#question textarea").fill("When does the otter festival open?")
+                page.locator("#ask").click()
+                page.locator('#chat a[href^="#src-"]').last.wait_for(timeout=60_000)
+                page.wait_for_timeout(500)
+                assert page.evaluate("window.pwned") is None
+                assert "<script>" in page.locator("#chat").inner_text()
+                assert "<script>" in page.locator("#sources").inner_text()
+            finally:
+                browser.close()
+    finally:
+        httpx.delete(f"{served}/v1/documents/otters.md", timeout=60)

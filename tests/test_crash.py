@@ -1,0 +1,435 @@
+"""Crash safety and exclusive writing, on real `rag index` processes.
+
+A run killed with SIGKILL at any point (importing, loading the model, embedding, recording, cleaning
+up, computing sentence vectors) must leave an index that the next run completes into exactly what a
+clean build gives. A second writer on the same index folder waits for the first, or gives up with a
+clear message; it never interleaves with it."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from rag.chunking import make_splitter, split
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.loaders import discover, load
+from rag.service import Rag
+from rag.store import SENTENCES, Store
+from rag.types import Chunk
+
+RAG = str(Path(sys.executable).parent / "rag")
+
+# --- a corpus of town chronicles, every file several chunks, rewritable into new versions ----------
+
+TOWNS = ["Alderbrook", "Brackenford", "Corrin Bay", "Dunmere", "Elswick", "Fallowmead", "Greyhaven", "Hollins Cross",
+         "Ivybridge", "Juniper Falls", "Kestrel Point", "Larkspur", "Marrowdale", "Northwick", "Oakhurst",
+         "Pellingham", "Quarry Hill", "Redwater", "Saltmarsh", "Thornbury", "Umberleigh", "Valewood", "Westmoor",
+         "Yarrowby", "Ashcombe", "Birchfield"]
+TRADES = ["wool weaving", "salt panning", "clock making", "cider pressing", "slate quarrying", "boat building",
+          "cheese making", "glass blowing", "rope making", "paper milling", "bell founding", "lace making"]
+PEOPLE = ["Margaret Ellery", "Thomas Whitcombe", "Agnes Pryor", "Samuel Okafor", "Helena Varga", "Owen Treharne",
+          "Ruth Calloway", "Ibrahim Haddad", "Clara Lindqvist", "Declan Furlong", "Priya Raman", "Walter Ashby"]
+LANDMARKS = ["a stone bridge with seven arches", "a lighthouse painted in red and white bands", "a covered market hall",
+             "a ruined priory", "a tidal mill", "a clock tower that runs four minutes fast", "an iron footbridge",
+             "a walled garden of medlar trees", "a canal basin", "a windmill without sails"]
+QUESTIONS = ["Who founded Dunmere?", "When does Greyhaven hold its festival?", "How many people live in Larkspur?",
+             "Which town has a lighthouse painted in red and white bands?", "Who is the mayor of Thornbury?"]
+
+
+def chronicle(town: int, version: int) -> str:
+    """About 1,100 characters of prose (three or four chunks); each version tells different facts."""
+    rng = random.Random(town * 1000 + version)
+    name, trade, landmark = TOWNS[town], rng.choice(TRADES), rng.choice(LANDMARKS)
+    founder, mayor = rng.sample(PEOPLE, 2)
+    year = rng.randint(1120, 1790)
+    paragraphs = [
+        (f"{name} grew up around {landmark}. According to the parish records it was founded in {year} by "
+         f"{founder}, who bought the land from the abbey for a rent of two geese a year. The first houses stood "
+         f"along the lane that is still called Founders Row, and several of them survive behind later brick fronts."),
+        (f"For most of its history the town lived from {trade}. At its height, in the decades after "
+         f"{year + rng.randint(90, 200)}, more than {rng.randint(12, 90)} workshops were busy, and the trade gave "
+         f"its name to the guild hall on the market square. Today only {rng.randint(1, 6)} workshops remain, but "
+         f"visitors can watch the work on weekday mornings."),
+        (f"{name} has about {rng.randint(800, 48000)} inhabitants. Its mayor, {mayor}, was elected in "
+         f"{rng.randint(2001, 2024)} after a campaign about the bus service to the county town. The council meets "
+         f"on the first Tuesday of each month in the old court room above the library."),
+        (f"Every {rng.choice(['March', 'May', 'June', 'August', 'October'])} {name} holds a festival in honour of "
+         f"{trade}. It opens with a procession from {landmark.split(' ', 1)[1]} to the square and ends with a "
+         f"supper for {rng.randint(200, 1500)} guests. Tickets are sold at the library a month ahead."),
+    ]
+    paragraphs[1:3] = rng.sample(paragraphs[1:3], 2)
+    return "\n\n".join(paragraphs) + "\n"
+
+
+def chronicle_path(folder: Path, town: int) -> Path:
+    suffix = "md" if town % 6 == 0 else "txt"
+    return folder / f"{town:02d}-{TOWNS[town].lower().replace(' ', '-')}.{suffix}"
+
+
+def write_chronicle(folder: Path, town: int, version: int = 0) -> None:
+    path, text = chronicle_path(folder, town), chronicle(town, version)
+    path.write_text(f"# {TOWNS[town]}\n\n{text}" if path.suffix == ".md" else text, encoding="utf-8")
+
+
+def chronicles(folder: Path, towns: list[int]) -> Path:
+    folder.mkdir()
+    for town in towns:
+        write_chronicle(folder, town)
+    return folder
+
+
+class Corpus:
+    """A folder of one chronicle per town (every sixth one Markdown) that the test rewrites, deletes
+    and restores between runs; it remembers each file's version so that it can revert one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = chronicles(folder, list(range(len(TOWNS))))
+        self.versions: dict[int, list[int]] = {town: [0] for town in range(len(TOWNS))}
+        self.deleted: set[int] = set()
+
+    def _write(self, town: int) -> None:
+        write_chronicle(self.folder, town, self.versions[town][-1])
+
+    def rewrite(self, town: int, version: int) -> None:
+        self.versions[town].append(version)
+        self._write(town)
+
+    def revert(self, town: int) -> None:
+        if len(self.versions[town]) > 1:
+            self.versions[town].pop()
+        self._write(town)
+
+    def delete(self, town: int) -> None:
+        chronicle_path(self.folder, town).unlink()
+        self.deleted.add(town)
+
+    def restore_deleted(self) -> None:
+        for town in self.deleted:
+            self._write(town)
+        self.deleted.clear()
+
+    def change_for_run(self, n: int) -> list[int]:
+        """Work for the n-th run: two files rewritten, the deleted ones back, another one deleted.
+        Returns the towns whose text the run has to index: the rewritten ones, then the restored."""
+        restored = sorted(self.deleted)
+        self.restore_deleted()
+        rewritten = [(2 * n + k) % len(TOWNS) for k in range(2)]
+        for town in rewritten:
+            self.rewrite(town, 1 + n)
+        doomed = (5 * n + 13) % len(TOWNS)
+        if doomed not in rewritten + restored:
+            self.delete(doomed)
+        return rewritten + restored
+
+    def change_after_crash(self, changed: list[int], n: int) -> None:
+        """Between a killed run and the next one, the files the killed run was indexing move on: one
+        is rewritten again, one reverted to its previous version, the restored ones deleted again."""
+        again, back, *gone = changed
+        self.rewrite(again, 1000 + n)
+        self.revert(back)
+        for town in gone:
+            self.delete(town)
+
+
+def expected_chunks(folder: Path) -> dict[str, Chunk]:
+    """The chunks a clean build of `folder` holds, by id (ids depend on text and place only)."""
+    settings = Settings()
+    splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
+    return {c.id: c for root, path in discover([folder])
+            for page in load(path, path.relative_to(root).as_posix(), 10**9) for c in split(page, splitter)}
+
+
+# --- reading an index folder ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexState:
+    """Everything an index folder holds, read with the product's own store."""
+
+    chunks: list[Chunk]          # Chroma
+    record_keys: list[str]       # LangChain's record manager
+    sentence_ids: set[str]       # table sentence_vectors
+    pages: dict[str, str]        # table pages: source -> stored text (txt/md have one page)
+
+    @property
+    def ids(self) -> set[str]:
+        return {c.id for c in self.chunks}
+
+
+def close(store: Store) -> None:
+    """Stop the store's Chroma system. A process keeps one per folder, with what it last read, and
+    fails ("Nothing found on disk") once another process has written there."""
+    store.vectors._client.close()
+    store.engine.dispose()
+
+
+def read_state(store: Store) -> IndexState:
+    with store.engine.connect() as db:
+        sentence_ids = {row[0] for row in db.execute(SENTENCES.select().with_only_columns(SENTENCES.c.chunk_id))}
+    return IndexState(store.all_chunks(), store.records.list_keys(), sentence_ids,
+                      {s: store.page_text(s, None) for s in store.sources()})
+
+
+def read_index(index_dir: Path, embedder: Embedder) -> IndexState:
+    store = Store(Settings(index_dir=index_dir), embedder)
+    try:
+        return read_state(store)
+    finally:
+        close(store)
+
+
+def index_in_process(index_dir: Path, folder: Path, embedder: Embedder) -> IndexState:
+    """Index `folder`; fails fast should a killed writer have left the index folder locked."""
+    rag = Rag(Settings(index_dir=index_dir, lock_timeout=10), embedder)
+    try:
+        rag.index([folder], progress=False)
+        return read_state(rag.store)
+    finally:
+        close(rag.store)
+
+
+def assert_consistent(state: IndexState, folder: Path) -> None:
+    """What a clean build of `folder` would hold: its chunks and nothing else, each an exact span of
+    its source's stored text, every one recorded and with its sentence vectors."""
+    expected = expected_chunks(folder)
+    ids = [c.id for c in state.chunks]
+    assert len(ids) == len(set(ids)), "duplicate chunk ids in Chroma"
+    assert set(ids) == set(expected), (f"lost: {sorted(expected[i].source for i in set(expected) - set(ids))}, "
+                                       f"left over: {sorted(c.source for c in state.chunks if c.id not in expected)}")
+    assert sorted(state.record_keys) == sorted(ids), "the record manager and Chroma disagree"
+    assert state.sentence_ids == set(ids), "sentence vectors are not exactly those of the chunks"
+    assert state.pages == {s: (folder / s).read_text(encoding="utf-8") for s in {c.source for c in expected.values()}}
+    for c in state.chunks:
+        assert state.pages[c.source][c.start:c.end] == c.text
+
+
+# --- killing `rag index` -------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """One `rag index` process: whether it was killed, when, and when it was seen to act (seconds from
+    its start): "pages", its first write to records.sqlite (page texts, right after reading the files);
+    "vectors", its first write after the quiet of loading the model and embedding (to Chroma);
+    "printed", its summary on stdout (all written, the process is closing down)."""
+
+    killed: bool
+    ended: float
+    events: dict[str, float]
+
+
+def files_of(folder: Path) -> dict[str, tuple[int, int]]:
+    found = {}
+    for path in folder.rglob("*"):
+        try:
+            found[path.relative_to(folder).as_posix()] = (path.stat().st_mtime_ns, path.stat().st_size)
+        except FileNotFoundError:  # a journal that came and went
+            pass
+    return found
+
+
+def changed(before: dict, after: dict, *, records_only: bool = False) -> bool:
+    return any(before.get(name) != after.get(name) for name in before.keys() | after.keys()
+               if name != ".write.lock" and not (records_only and name.startswith("chroma/")))
+
+
+QUIET = 0.5  # seconds without a write that separate reading the files from storing their vectors
+
+
+def index_command(folder: Path, index_dir: Path) -> list[str]:
+    return [RAG, "index", str(folder), "--index", str(index_dir)]
+
+
+def run_index(folder: Path, index_dir: Path, logs: Path, kill: tuple[str, float] | None = None) -> Run:
+    """Run `rag index`, watching the index folder and its output; with `kill=(event, delay)`, SIGKILL
+    it `delay` seconds after that event ("start" or one of Run's). Anchoring kills to what the process
+    has done, not to a fixed time, lands them in the same phase however loaded the machine is."""
+    out, err = logs / "stdout.txt", logs / "stderr.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen(index_command(folder, index_dir), stdout=stdout, stderr=stderr,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    started = last_write = time.monotonic()
+    events, seen = {"start": started}, files_of(index_dir)
+    while proc.poll() is None:
+        now, files = time.monotonic(), files_of(index_dir)
+        if "pages" not in events and changed(seen, files, records_only=True):
+            events["pages"] = now
+        elif "pages" in events and "vectors" not in events and changed(seen, files) and now - last_write > QUIET:
+            events["vectors"] = now
+        if changed(seen, files):
+            seen, last_write = files, now
+        if "printed" not in events and out.stat().st_size:
+            events["printed"] = now
+        if kill and kill[0] in events and now >= events[kill[0]] + kill[1]:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.003)
+    proc.wait()
+    assert proc.returncode in (0, -signal.SIGKILL), err.read_text()
+    return Run(proc.returncode == -signal.SIGKILL, time.monotonic() - started,
+               {name: at - started for name, at in events.items()})
+
+
+@dataclass(frozen=True)
+class CrashPoint:
+    """Where in its run a killed `rag index` stopped, read from the index it left: a phase, the chunks
+    in Chroma, and how far each store had got with the run's work."""
+
+    phase: str
+    chunks: int        # in Chroma, old and new
+    vectors: int       # new chunks in Chroma
+    records: int       # new chunks recorded
+    old_removed: int   # chunks of old versions and deleted files gone from the records
+    sentences: int     # new chunks with sentence vectors
+    pages: int         # sources whose stored page text changed
+
+    def __str__(self) -> str:
+        return (f"{self.phase:37} chunks={self.chunks} vectors={self.vectors} records={self.records} "
+                f"old-removed={self.old_removed} sentences={self.sentences} pages={self.pages}")
+
+
+def crash_point(before: IndexState, killed: IndexState, target: set[str]) -> CrashPoint:
+    new, stale = target - before.ids, before.ids - target
+    vectors, records = killed.ids & new, set(killed.record_keys) & new
+    removed = len(stale - set(killed.record_keys))
+    pages = sum(killed.pages.get(s) != before.pages.get(s) for s in killed.pages.keys() | before.pages.keys())
+    if not vectors:
+        phase = "page texts written" if pages else "nothing written"
+    elif vectors - records:
+        phase = "vectors written, not recorded"
+    elif removed < len(stale):
+        phase = "recorded, old chunks not all deleted"
+    elif killed.sentence_ids != set(killed.record_keys):
+        phase = "sentence vectors pending"
+    else:
+        phase = "all written, not exited"
+    return CrashPoint(phase, len(killed.chunks), len(vectors), len(records), removed,
+                      len(killed.sentence_ids & new), pages)
+
+
+# (event, seconds after it): the first run, on an empty folder, as it creates the index; then while
+# Python imports; while the files are read and their page texts written; while the model loads; while
+# it embeds the chunks (just before the Chroma write, at a moment learnt from the runs before; it can't
+# be seen from outside); densely after that write, where vectors are stored, recorded, old chunks
+# deleted, missing files pruned, sentences embedded and their vectors stored; and while it closes down.
+EMBEDDING = "embedding"  # "pages" + the median gap seen from "pages" to "vectors", less this many seconds
+KILLS = ([("pages", 0.0)]
+         + [("start", d) for d in (0.3, 0.6, 1.0)]
+         + [("pages", d) for d in (0.0, 0.02, 0.5, 1.5, 2.2, 3.0)]
+         + [("vectors", d) for d in (0.0, 0.005, 0.015, 0.03, 0.06, 0.12, 0.25, 0.6)]
+         + [("printed", 0.0), ("printed", 0.3), (EMBEDDING, 0.3)])
+
+
+@pytest.mark.slow
+def test_a_run_killed_at_any_point_is_completed_by_the_next_run(tmp_path, embedder):
+    """Every run has work (files rewritten, deleted, restored). After every other kill, the files the
+    killed run was indexing change again before the next run, so that what it left half done must be
+    cleaned up, not merely completed."""
+    corpus = Corpus(tmp_path / "docs")
+    index_dir = tmp_path / "index"
+    state, gaps, lines, killed = IndexState([], [], set(), {}), [], [], []
+    for n, (event, delay) in enumerate(KILLS):
+        if event == EMBEDDING:
+            event, delay = "pages", max(0.0, sorted(gaps)[len(gaps) // 2] - delay)
+        changing = corpus.change_for_run(n) if n else []
+        target = set(expected_chunks(corpus.folder))
+        run = run_index(corpus.folder, index_dir, tmp_path, kill=(event, delay))
+        point = crash_point(state, read_index(index_dir, embedder), target)
+        lines.append(f"{f'{event}+{delay:.3f}s':15} killed={run.killed!s:5} at {run.ended:5.2f}s  {point}")
+        print(lines[-1])  # with a failure, pytest shows how far the runs got
+        killed += [point] if run.killed else []
+        gaps += [run.events["vectors"] - run.events["pages"]] if "vectors" in run.events else []
+        if n % 2:
+            corpus.change_after_crash(changing, n)
+        state = index_in_process(index_dir, corpus.folder, embedder)
+        assert_consistent(state, corpus.folder)
+
+    print(f"{len(killed)} runs killed mid-run at {len(set(killed))} distinct crash points")
+    assert len(killed) >= 20, "\n".join(lines)
+    assert len(set(killed)) >= 10 and len({point.phase for point in killed}) >= 5, "\n".join(lines)
+    clean = Rag(Settings(index_dir=tmp_path / "clean"), embedder)
+    clean.index([corpus.folder], progress=False)
+    recovered = Rag(Settings(index_dir=index_dir), embedder)
+    for question in QUESTIONS:
+        assert_same_hits(recovered, clean, question)
+
+
+def assert_same_hits(rag: Rag, reference: Rag, question: str) -> None:
+    """Same chunks in the same order; scores equal up to float noise (embedding batches differ)."""
+    got, want = rag.search(question, 10), reference.search(question, 10)
+    assert [h.chunk for h in got] == [h.chunk for h in want], question
+    assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-5), question
+
+
+# --- a second writer -----------------------------------------------------------------------------
+
+HOLD_LOCK = ("import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(); "
+             "print('locked', flush=True); time.sleep(600)")
+
+
+def files_with_contents(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
+            if p.is_file() and p.name != ".write.lock"}
+
+
+def test_a_writer_that_finds_the_index_locked_too_long_gives_up_with_a_clear_message(tmp_path, embedder):
+    index_dir = tmp_path / "index"
+    index_in_process(index_dir, chronicles(tmp_path / "first", [0, 1]), embedder)
+    before = files_with_contents(index_dir)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir / ".write.lock")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        second = subprocess.run(index_command(chronicles(tmp_path / "second", [2]), index_dir), capture_output=True,
+                                env={**os.environ, "RAG_LOCK_TIMEOUT": "1"}, text=True, timeout=120, check=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert second.returncode == 1
+    assert second.stderr == (f"error: another process is indexing into {index_dir}: gave up after waiting 1 s "
+                             "for it to finish (RAG_LOCK_TIMEOUT)\n")
+    assert files_with_contents(index_dir) == before
+
+
+@pytest.mark.slow
+def test_a_second_index_run_waits_for_the_first_and_together_they_build_what_one_run_builds(tmp_path, embedder):
+    first, second = chronicles(tmp_path / "first", [0, 1, 2]), chronicles(tmp_path / "second", [3, 4, 5])
+    index_dir = tmp_path / "index"
+    runs = [subprocess.Popen(index_command(first, index_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    try:
+        while not (index_dir / "records.sqlite").exists() and runs[0].poll() is None:
+            time.sleep(0.01)
+        time.sleep(0.5)  # it has written its page texts and is loading the model, which takes seconds
+        runs[0].send_signal(signal.SIGSTOP)  # and now it holds the index for as long as the test likes
+        assert read_index(index_dir, embedder).pages.keys() == {p.name for p in first.iterdir()}
+        runs.append(subprocess.Popen(index_command(second, index_dir), stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True))
+        time.sleep(5)  # time enough to start up and find the index locked
+        assert runs[1].poll() is None and read_index(index_dir, embedder).pages.keys() == {
+            p.name for p in first.iterdir()}
+        runs[0].send_signal(signal.SIGCONT)
+        outputs = [run.communicate(timeout=300) for run in runs]
+    finally:
+        for run in runs:
+            run.kill()
+            run.wait()
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert all(out.startswith("3 file(s) indexed: ") and out.endswith(" 0 unchanged, 0 deleted\n")
+               for out, _ in outputs), outputs
+
+    clean = Rag(Settings(index_dir=tmp_path / "clean"), embedder)
+    clean.index([first, second], progress=False)
+    close(clean.store)
+    got, want = read_index(index_dir, embedder), read_index(tmp_path / "clean", embedder)
+    assert sorted(got.chunks, key=lambda c: c.id) == sorted(want.chunks, key=lambda c: c.id)
+    assert (sorted(got.record_keys), got.sentence_ids, got.pages) == (sorted(want.record_keys), want.sentence_ids,
+                                                                      want.pages)
