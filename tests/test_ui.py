@@ -94,3 +94,27 @@ def test_in_a_browser_a_script_inside_a_document_is_shown_not_run(served):
                 browser.close()
     finally:
         httpx.delete(f"{served}/v1/documents/otters.md", timeout=60)
+
+
+@pytest.mark.server
+def test_in_a_browser_the_evaluate_tab_runs_a_test_set_and_offers_the_results(served, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from .conftest import DATA
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1400})
+            page.goto(served)
+            page.get_by_role("tab", name="Evaluate").click()
+            page.locator('input[type=file][accept*="jsonl"]').set_input_files(str(DATA / "seed_qa.jsonl"))
+            page.get_by_role("button", name="Run evaluation").click()
+            page.get_by_text("Evaluated 32 questions").wait_for(timeout=120_000)
+            assert "citation_validity" in page.get_by_role("grid").first.inner_text()
+            worst = page.locator("body").inner_text()
+            assert "gold:" in worst or "No question went wrong." in worst  # the worst questions are listed
+            assert page.get_by_text("results.jsonl").first.is_visible()
+            page.screenshot(path=tmp_path / "evaluate.png", full_page=True)
+        finally:
+            browser.close()
