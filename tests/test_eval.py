@@ -13,7 +13,7 @@ from rag.evaluate import evaluate_file, lexical_judge
 from rag.metrics import answer_rank, citation_recall_precision, contains_answer, exact_match, normalize, token_f1
 from rag.testsets import load_testset
 
-from .conftest import DATA, ROOT, SEEDS
+from .conftest import DATA, SEEDS
 from .rag_server import RAG
 
 SEED_QA = DATA / "seed_qa.jsonl"
@@ -94,8 +94,16 @@ def test_jsonl_csv_and_squad_test_sets_load(tmp_path):
     _, items = load_testset(tmp_path / "q.csv")
     assert [(i.answers, i.answerable) for i in items] == [(["Ann", "Bob"], True), ([], False), ([], None)]
     assert len(load_testset(SEED_QA)[1]) == 32
-    corpus, squad = load_testset(ROOT.parent / "shared/data/squad2_dev.json")
-    assert len(corpus) == 61 and len(squad) == 418
+    squad = {"version": "v2.0", "data": [{"title": "Otters", "paragraphs": [{
+        "context": "Sea otters eat sea urchins.",
+        "qas": [{"question": "What do sea otters eat?", "answers": [{"text": "sea urchins", "answer_start": 15}],
+                 "is_impossible": False},
+                {"question": "What do river otters eat?", "answers": [], "is_impossible": True}]}]}]}
+    (tmp_path / "squad.json").write_text(json.dumps(squad), encoding="utf-8")
+    corpus, items = load_testset(tmp_path / "squad.json")
+    assert corpus == {"p000.txt": "Sea otters eat sea urchins."}
+    assert [(i.answers, i.answerable, i.source) for i in items] == [(["sea urchins"], True, "p000.txt"),
+                                                                     ([], False, "p000.txt")]
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
