@@ -78,6 +78,7 @@ async def soak(url: str, pid: int, total: int, clients: int, window: int, warmup
     questions = [json.loads(line)["question"]
                  for line in (ROOT / "tests/data/seed_qa.jsonl").read_text(encoding="utf-8").splitlines()]
     log: list[tuple[float, float, str | None]] = []  # (finished at, ms, error)
+    by_kind: dict[str, list[tuple[int, float]]] = {k: [] for k, _ in MIX}  # kind -> (request number, ms)
     todo = iter(kinds)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=httpx.Limits(max_connections=clients)) as http:
         runner = Soak(http, questions, ROOT / "seeds")
@@ -91,6 +92,7 @@ async def soak(url: str, pid: int, total: int, clients: int, window: int, warmup
                 except (httpx.HTTPError, ValueError, KeyError, IndexError) as e:
                     error = f"{kind}: {type(e).__name__}: {str(e)[:150]}"
                 log.append((time.perf_counter(), (time.perf_counter() - start) * 1000, error))
+                by_kind[kind].append((len(log), log[-1][1]))
                 if len(log) == warmup:
                     rss["warm"] = rss_mb(pid)
                 if len(log) % window == 0:
@@ -114,6 +116,14 @@ async def soak(url: str, pid: int, total: int, clients: int, window: int, warmup
     print(f"\n{len(log)} requests from {clients} clients in {log[-1][0] - began:.0f} s: {len(errors)} errors; "
           f"server RSS {rss['start']:.0f} MB at start, {rss['warm']:.0f} MB after {warmup} warm-up requests, "
           f"{rss['end']:.0f} MB at the end ({growth:+.1f}% from warm-up)")
+    print("\n| kind | count | p50 ms, first half | p50 ms, second half | p95 ms, first half | p95 ms, second half |")
+    print("|---|---|---|---|---|---|")
+    for kind, rows in by_kind.items():
+        halves = [[ms for n, ms in rows if (n <= len(log) // 2) == first] for first in (True, False)]
+        if all(halves):
+            p50s = [f"{np.percentile(h, 50):.0f}" for h in halves]
+            p95s = [f"{np.percentile(h, 95):.0f}" for h in halves]
+            print(f"| {kind} | {len(rows)} | {p50s[0]} | {p50s[1]} | {p95s[0]} | {p95s[1]} |")
     for error in errors[:10]:
         print(f"  error: {error}")
 
