@@ -1,6 +1,7 @@
 """A real `rag serve` under hostile requests: schemathesis-generated requests against its own
-OpenAPI schema, upload names that try to escape the uploads folder, oversized bodies, a key on
-every route, and a document whose <script> must not run in the chat."""
+OpenAPI schema, upload names that try to escape the uploads folder, oversized bodies, and a key on
+every route. (That a <script> inside a document doesn't run in the chat is a browser test in
+test_ui.py.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 
 from .conftest import seed_index
 from .rag_server import rag_server
-from .test_ui import CHROMIUM, CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.server
 
