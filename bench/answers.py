@@ -49,7 +49,7 @@ def squad(rag: Rag, data: Path, tmp: Path) -> None:
         hits = rag.retriever.search(item.question, vector=vector)
         ranked = rank_sentences(item.question, vector, hits, rag.store.sentence_vectors, rag.retriever.idf)
         text = " ".join(ev.text for ev in select(ranked))  # what it would answer with abstention off
-        best, flag = rag.answerer.evidence(item.question)
+        _, best, flag = rag.answerer.evidence(item.question)
         rows.append({"answerable": item.answerable, "best": best, "flagged": flag is not None,
                      "raw_correct": item.answerable and contains_answer(text, item.answers),
                      "raw_words": len(text.split()), "abstained": answer.abstained,

@@ -165,16 +165,16 @@ def eval_cmd(testset: Path | None, index_dir: Path | None, docs: Path | None, us
         raise click.UsageError("give a TESTSET, or --compare A B")
     if docs and index_dir:
         raise click.UsageError("give --index or --docs, not both")
-    from rag.evaluate import evaluate_file
+    from rag.evaluate import aggregate, evaluate_file
 
+    unknown = sorted(set(gates) - set(aggregate([])))  # named before the run, not after it
+    if unknown:
+        raise click.BadParameter(f"no such metric: {', '.join(unknown)}", param_hint="--fail-under")
     evaluation = evaluate_file(testset, _rag(index_dir), docs=docs, use_llm=use_llm, k=k, judge=judge)
     report.write(evaluation, out)
     for name, value in evaluation.metrics.items():
         click.echo(f"{name:<24} {value}")
     click.echo(f"wrote {out}/results.jsonl, metrics.json, report.html")
-    unknown = sorted(set(gates) - set(evaluation.metrics))
-    if unknown:
-        raise click.BadParameter(f"no such metric: {', '.join(unknown)}", param_hint="--fail-under")
     below = [f"{name} {evaluation.metrics[name]} < {gate}" for name, gate in gates.items()
              if evaluation.metrics[name] is None or evaluation.metrics[name] < gate]
     if below:

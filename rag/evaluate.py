@@ -106,9 +106,8 @@ def evaluate(rag: Rag, items: list[Item], *, use_llm: bool = False, k: int | Non
     bar_off = None if progress is None else not progress
     for item in tqdm(items, desc="evaluating", unit="question", disable=bar_off):
         answer = rag.ask(item.question, use_llm=use_llm, k=k).to_dict()
-        hit_texts = [h.chunk.text for h in rag.search(item.question, k)]
-        evidence_score, evidence_flag = rag.answerer.evidence(item.question, k)
-        row = score(item, answer, hit_texts, rag.store.page_text, judged, k)
+        hits, evidence_score, evidence_flag = rag.answerer.evidence(item.question, k)
+        row = score(item, answer, [h.chunk.text for h in hits], rag.store.page_text, judged, k)
         row["metrics"] |= {"evidence_score": round(evidence_score, 4), "evidence_flag": evidence_flag}
         results.append(row)
     run = {"questions": len(items), "k": k, "judge": judge, "llm": use_llm,

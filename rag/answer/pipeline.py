@@ -58,16 +58,17 @@ class Answerer:
                              "answer": round((done - retrieved) * 1000, 2), "total": round((done - started) * 1000, 2)}
         return answer
 
-    def evidence(self, question: str, k: int | None = None) -> tuple[float, str | None]:
-        """The best evidence's score, and why a term check would refuse it regardless of the
-        threshold (None if none would): what the abstention trade-off curve is drawn from."""
+    def evidence(self, question: str, k: int | None = None) -> tuple[list[Hit], float, str | None]:
+        """The hits, the best evidence's score, and why a term check would refuse it regardless of
+        the threshold (None if none would): what `rag eval` measures retrieval and draws the
+        abstention trade-off curve from."""
         vector = self.embedder.encode([question])[0]
         hits = self.retriever.search(question, k, vector)
         ranked = rank_sentences(question, vector, hits, self.retriever.store.sentence_vectors, self.retriever.idf)
         if not ranked:
-            return 0.0, "nothing retrieved"
+            return hits, 0.0, "nothing retrieved"
         best = ranked[0]
-        return best.score, unsupported_reason(question, best, self._page(best), threshold=float("-inf"))
+        return hits, best.score, unsupported_reason(question, best, self._page(best), threshold=float("-inf"))
 
     def _page(self, evidence: Evidence) -> str:
         """The whole page an evidence sentence is on: the term checks look for names there."""
