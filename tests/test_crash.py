@@ -165,10 +165,23 @@ class IndexState:
         return {c.id for c in self.chunks}
 
 
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    """fp32 in this module, in process and in the `rag index` runs (fp32_runs): a recovered index is
+    compared with a clean build to 1e-5, and bf16 moves a vector by ~1e-3 with the other texts of its
+    batch, enough to swap two chunks with the same text."""
+    return Embedder(precision="fp32")
+
+
+@pytest.fixture(autouse=True)
+def fp32_runs(monkeypatch) -> None:
+    monkeypatch.setenv("RAG_EMBED_PRECISION", "fp32")
+
+
 def close(store: Store) -> None:
     """Stop the store's Chroma system. A process keeps one per folder, with what it last read, and
     fails ("Nothing found on disk") once another process has written there."""
-    store.vectors._client.close()
+    store.client.close()
     store.engine.dispose()
 
 

@@ -25,6 +25,7 @@ from rag.types import Chunk, Hit
 
 W_COSINE, W_COVERAGE, W_RETRIEVAL = 0.40, 0.40, 0.20
 RUNNER_UP_MARGIN = 0.06
+NO_TIME = 0.10  # ranking penalty for a sentence with no time phrase when the question asks when
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,10 @@ def coverage(question_terms: set[str], text: str, idf: Callable[[str], float]) -
 def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
                    sentence_vectors: Callable[[list[Chunk]], list[np.ndarray]],
                    idf: Callable[[str], float], asked: str | None = None) -> list[Evidence]:
-    """Every sentence of the hits, best first. `sentence_vectors` gives each chunk's sentence
+    """Every sentence of the hits, best first: by score, less NO_TIME for a sentence without a time
+    phrase when the question asks when ("which day of the week …" then prefers the one saying
+    "Friday"). Counts and names are checked on the answer only, for abstention: ranking by them
+    too let "several allies" pass for the number of trainers. `sentence_vectors` gives each chunk's sentence
     embeddings, rows in sentence_spans(chunk.text) order (Store.sentence_vectors). Coverage counts
     the words of `asked`, the part of a follow-up that is new, when it has any; else the question's."""
     candidates, rows, seen = [], [], set()
@@ -72,7 +76,8 @@ def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
         cov = coverage(q_terms, sentence, idf)
         score = W_COSINE * float(cos) + W_COVERAGE * cov + W_RETRIEVAL * hit.score
         ranked.append(Evidence(hit.chunk, hit.chunk.start + s, hit.chunk.start + e, sentence, score, float(cos), cov))
-    ranked.sort(key=lambda ev: -ev.score)
+    kind_asked = asked or question
+    ranked.sort(key=lambda ev: -(ev.score - NO_TIME * lacks_a_time(kind_asked, ev.text)))
     return ranked
 
 
@@ -104,6 +109,14 @@ PERSON_NOUNS = ("official|spokesperson|spokesman|spokeswoman|minister|president|
                 "author|writer|scientist|player|king|queen|emperor|chancellor|governor|mayor|founder|inventor|"
                 "artist|composer|director|senator|pope|coach|ruler|commander|actor|singer")
 ASKS_WHO = re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|are|were|did|does|has|had)\b", re.I)
+ASKS_WHEN = re.compile(r"^\s*when\b|\bwhen (is|was|are|were|did|does|do|will|had|has)\b|\bhow long ago\b|"
+                       r"\b(what|which) (day|date|year|month|time|century|decade|season|period|era)\b", re.I)
+TIME_WORDS = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
+    r"august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|today|"
+    r"yesterday|tomorrow|tonight|ago|weekend|spring|summer|autumn|fall|winter|century|centuries|decade|decades|"
+    r"era|age|period|dynasty|reign|week|month|year|years|daily|annually|during|until|since|before|after|"
+    r"\d{2,4}s?|\d+(st|nd|rd|th))\b", re.I)
 ASKS_A_NAME = re.compile(rf"\bname of (the|a|an|his|her|their)\b|\b(which|what)\s+(?:\w+\s+){{0,2}}?({PERSON_NOUNS})s?\b",
                          re.I)
 
@@ -161,10 +174,26 @@ def lacks_a_name(question: str, sentence: str) -> bool:
     return True
 
 
+def lacks_a_time(question: str, sentence: str) -> bool:
+    """'When …' / 'which day/year …' asked, and the sentence holds no date, day, year or time phrase."""
+    return bool(ASKS_WHEN.search(question)) and not TIME_WORDS.search(sentence)
+
+
+def missing_kind(question: str, sentence: str) -> str | None:
+    """The kind of answer the question wants (a count, a name, a time) that the sentence lacks, if any."""
+    if lacks_a_count(question, sentence):
+        return "a count was asked for, and the evidence gives none"
+    if lacks_a_name(question, sentence):
+        return "a name was asked for, and the evidence names no one new"
+    if lacks_a_time(question, sentence):
+        return "a time was asked for, and the evidence gives none"
+    return None
+
+
 def unsupported_reason(question: str, best: Evidence, document: str, threshold: float = ABSTAIN_BELOW,
                        asked: str | None = None) -> str | None:
     """Why the best evidence (a sentence of `document`) does not answer the question, or None.
-    The kind of answer wanted (a count, a name, a negation) is read from `asked`, a follow-up's
+    The kind of answer wanted (a count, a name, a time, a negation) is read from `asked`, a follow-up's
     own words, when given: "How much does it weigh? where do they live?" wants no number."""
     asked = asked or question
     if best.score < threshold:
@@ -176,8 +205,4 @@ def unsupported_reason(question: str, best: Evidence, document: str, threshold: 
     polarity = (set(words(asked)) & POLARITY) - set(words(best.text))
     if polarity:
         return f"the evidence lacks: {', '.join(sorted(polarity))}"
-    if lacks_a_count(asked, best.text):
-        return "a count was asked for, and the evidence gives none"
-    if lacks_a_name(asked, best.text):
-        return "a name was asked for, and the evidence names no one new"
-    return None
+    return missing_kind(asked, best.text)

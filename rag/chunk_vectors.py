@@ -1,0 +1,25 @@
+"""LangChain's Chroma vector store, embedding each batch of chunks with their sentences in one pass.
+
+Kept apart from rag.store because importing langchain_chroma costs about a second: only writes use it."""
+
+from __future__ import annotations
+
+from langchain_chroma import Chroma
+
+from rag.answer.text import sentence_spans
+
+
+class ChunkVectors(Chroma):
+    """Chroma that embeds each batch of chunks with their sentences, in one encoder pass, and hands
+    the sentence vectors to `on_sentences` (chunk id -> one row per sentence)."""
+
+    def __init__(self, *args, on_sentences, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_sentences = on_sentences
+
+    def add_texts(self, texts, metadatas=None, ids=None, **kwargs) -> list[str]:
+        texts = list(texts)  # LangChain's index() always passes ids and metadatas
+        vectors, sentences = self._embedding_function.encode_chunks(texts, [sentence_spans(t) for t in texts])
+        self._collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
+        self._on_sentences(dict(zip(ids, sentences)))
+        return ids
