@@ -78,9 +78,8 @@ class Rag:
                 self._folder_lock.release()
 
     def index(self, paths: list[Path], *, prune: bool = True, progress: bool | None = None) -> IndexReport:
-        from rag.indexer import (
-            index_paths,  # LangChain's indexing API: a second to import, writes only
-        )
+        # LangChain's indexing API costs a second to import, which only writes need to pay
+        from rag.indexer import index_paths
 
         with self._exclusive():
             report = index_paths(paths, self.settings, self.store, prune=prune, progress=progress)
