@@ -2,15 +2,18 @@
 Targets: warm answer p50 ≤ 80 ms at 50k chunks; peak RSS of `rag serve` with 100k chunks ≤ 2.5 GB.
 
 Corpus: every SQuAD 2.0 dev paragraph stays intact as its own file (squad/pNNN.txt, so its questions stay
-answerable), plus filler files gen/NNN/dNNNNN.txt (200 per folder, ~20 chunks each) whose paragraphs are
-sentences of all the SQuAD paragraphs, drawn and shuffled by a seeded RNG, until rag's own splitter
-(chunk_size/overlap from Settings) counts about N chunks. Per N:
+answerable), plus filler files gen/NNN/dNNNNN.txt (200 per folder, ~10k chars, ~20 chunks each) of real English
+prose found offline: the docstrings (ast.get_docstring of modules, classes, functions) of the .py files and the
+.md/.rst/.txt files under the stdlib and the venv's site-packages, in sorted path order, deduped, prose-like
+only (≥200 chars, mostly letters and spaces), shuffled by --seed and packed until rag's own splitter
+(chunk_size/overlap from Settings) counts about N chunks; a pool too small for N is cycled, with a warning.
+Per N:
   index     `rag index DOCS --index INDEX` as a whole process: wall time, chars/s (its tqdm bars pass through)
   latency   in process, after a warm-up: `Rag.ask` (what `rag ask` calls) on --questions seeded SQuAD questions
             (half answerable), p50/p95; then per question the stages timed alone: embed the question,
             Retriever.dense (Chroma HNSW), Retriever.lexical (bm25s); rest = answer − the three
   R@5       answerable questions with a gold answer (rag.metrics.contains_answer) in a top-5 hit's text;
-            own@5: with a top-5 hit from the question's own paragraph (stricter: filler repeats sentences)
+            own@5: with a top-5 hit from the question's own paragraph (stricter: filler may hold the answer)
   serve     `rag serve` on 127.0.0.1, --requests POST /v1/ask from --clients threads; VmHWM (peak RSS)
             and VmRSS of the server from /proc/<pid>/status, answered requests/s, errors
 --workdir keeps corpus and index per N (WORK/n<N>/) and reuses them when a previous run finished indexing.
@@ -22,14 +25,16 @@ Run from the repo root:
 from __future__ import annotations
 
 import argparse
+import ast
 import datetime as dt
+import functools
 import json
 import os
 import platform
 import random
-import re
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -49,8 +54,35 @@ from rag.testsets import load_squad, write_corpus
 from rag.types import Page
 from tests.net import free_port, wait_for
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-PER_FOLDER = 200
+PER_FOLDER, DOC_CHARS = 200, 10_000
+FILLER = "python-prose-v1"  # in corpus.json: a workdir made by another generator is not reused
+
+
+def texts_in(path: Path) -> list[str]:
+    """A .md/.rst/.txt file's text, or a .py file's docstrings (module, classes, functions); [] if unreadable."""
+    try:
+        if path.suffix != ".py":
+            return [path.read_text(encoding="utf-8")]
+        return [ast.get_docstring(node) or "" for node in ast.walk(ast.parse(path.read_bytes()))
+                if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))]
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        return []
+
+
+def prose(t: str) -> bool:  # ≥200 chars, mostly letters and spaces: no data tables, no word lists
+    return len(t) >= 200 and sum(c.isalpha() or c == " " for c in t) >= .75 * len(t) and t.count(" ") >= .08 * len(t)
+
+
+@functools.cache
+def prose_pool() -> tuple[str, ...]:
+    t, paths = time.perf_counter(), sysconfig.get_paths()
+    roots = [Path(paths["stdlib"]), Path(paths["purelib"])]
+    files = [f for root in roots for f in sorted(root.rglob("*")) if f.suffix in (".py", ".md", ".rst", ".txt")
+             and f.is_file() and (root == roots[1] or "site-packages" not in f.parts)]
+    pool = tuple(dict.fromkeys(text for f in files for text in texts_in(f) if prose(text)))
+    print(f"filler pool: {len(pool)} distinct texts, {sum(map(len, pool)) / 1e6:.1f} M chars, from {len(files)} "
+          f"files under {roots[0]} and {roots[1]} (collected in {time.perf_counter() - t:.0f} s)", flush=True)
+    return pool
 
 
 def generate(paragraphs: dict[str, str], docs: Path, target: int, seed: int) -> dict:
@@ -61,20 +93,29 @@ def generate(paragraphs: dict[str, str], docs: Path, target: int, seed: int) -> 
     write_corpus(paragraphs, docs / "squad")
     chunks = sum(count(name, text) for name, text in paragraphs.items())
     chars, files = sum(map(len, paragraphs.values())), len(paragraphs)
-    sentences = [s for text in paragraphs.values() for s in SENTENCE_END.split(text.strip()) if s]
-    rng, i = random.Random(seed), 0
+    pool = list(prose_pool())
+    random.Random(seed).shuffle(pool)  # so each N mixes all packages, not the alphabetically first ones
+    used, i = 0, 0
     while chunks < target:
-        text = "\n\n".join(" ".join(rng.sample(sentences, rng.randint(3, 7))) for _ in range(rng.randint(7, 13)))
+        parts: list[str] = []
+        while sum(map(len, parts)) < DOC_CHARS:
+            parts.append(pool[used % len(pool)])
+            used += 1
+        text = "\n\n".join(parts)
         path = docs / "gen" / f"{i // PER_FOLDER:03d}" / f"d{i:05d}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         chunks, chars, files, i = chunks + count(path.name, text), chars + len(text), files + 1, i + 1
-    return {"files": files, "chars": chars, "chunks": chunks}
+    cycled = f"; WARNING: the pool is too small for ~{target} chunks: cycled, texts repeat" * (used > len(pool))
+    print(f"filler: {i} files of {used} texts, {used / len(pool):.0%} of the pool{cycled}", flush=True)
+    return {"files": files, "chars": chars, "chunks": chunks, "filler": FILLER, "pool used": used / len(pool)}
 
 
 def build(work: Path, paragraphs: dict[str, str], target: int, seed: int) -> dict:
     """Corpus and index for one N, reused from WORK/n<N>/ when a previous run finished them."""
     docs, index, done = work / "docs", work / "index", work / "index.json"
+    if any(f.exists() and json.loads(f.read_text()).get("filler") != FILLER for f in (done, work / "corpus.json")):
+        sys.exit(f"{work} holds a corpus made by another generator: remove it or pick another --workdir")
     if done.exists():
         info = json.loads(done.read_text())
         print(f"reused index {index}: {info['chunks']} chunks in {info['files']} files, "
