@@ -55,7 +55,7 @@ from rag.types import Page
 from tests.net import free_port, wait_for
 
 PER_FOLDER, DOC_CHARS = 200, 10_000
-FILLER = "python-prose-v1"  # in corpus.json: a workdir made by another generator is not reused
+FILLER = "python-prose-v2"  # in corpus.json: a workdir made by another generator is not reused
 
 
 def texts_in(path: Path) -> list[str]:
@@ -69,8 +69,11 @@ def texts_in(path: Path) -> list[str]:
         return []
 
 
-def prose(t: str) -> bool:  # ≥200 chars, mostly letters and spaces: no data tables, no word lists
-    return len(t) >= 200 and sum(c.isalpha() or c == " " for c in t) >= .75 * len(t) and t.count(" ") >= .08 * len(t)
+def prose(t: str) -> bool:
+    """≥200 chars, mostly letters and spaces (no data tables, no word lists), no NUL (a docstring may hold
+    one, as in fontTools' 'B&H\\x00', and rag index would skip the whole file as binary)."""
+    n = len(t)
+    return n >= 200 and "\0" not in t and sum(c.isalpha() or c == " " for c in t) >= .75 * n and t.count(" ") >= .08 * n
 
 
 @functools.cache

@@ -99,8 +99,19 @@ class Store:
         return self.collection.count()
 
     def all_chunks(self) -> list[Chunk]:
-        got = self.collection.get(include=["documents", "metadatas"])
+        got = self._get_all(["documents", "metadatas"])
         return [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+    def _get_all(self, include: list[str], page: int = 5000) -> dict[str, list]:
+        """Every record of the collection, read a page at a time: one `get()` of everything fails
+        past ~30k chunks ("too many SQL variables" inside Chroma)."""
+        out: dict[str, list] = {"ids": [], **{field: [] for field in include}}
+        while True:
+            got = self.collection.get(include=include, limit=page, offset=len(out["ids"]))
+            for field in out:
+                out[field] += got[field]
+            if len(got["ids"]) < page:
+                return out
 
     def dense_search(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first; n must not exceed count()."""
@@ -118,7 +129,7 @@ class Store:
         folder's sources (their page texts are written before their vectors), so that a Chroma
         collection shared with other index folders keeps theirs. Safe only with no other writer at
         work, whose batch in flight would look the same: the caller holds the index folder's lock."""
-        got = self.collection.get(include=["metadatas"])
+        got = self._get_all(["metadatas"])
         records, ours = set(self.records.list_keys()), set(self.sources())
         unrecorded = [i for i, meta in zip(got["ids"], got["metadatas"]) if i not in records and meta["source"] in ours]
         if unrecorded:

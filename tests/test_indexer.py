@@ -115,3 +115,12 @@ def test_sentence_vectors_missing_from_an_index_are_computed_when_asked(rag, cor
     again = rag.ask("How many Ukrainian troops have French forces trained?").to_dict()
     assert again["answer"] == expected["answer"] and again["citations"] == expected["citations"]
     assert stored_sentence_vector_ids(rag)
+
+
+def test_reading_every_chunk_pages_through_the_collection(seed_rag):
+    """Chroma refuses one get() of everything past ~30k chunks, so the store reads pages."""
+    store = seed_rag.store
+    whole = store.collection.get(include=["documents"])
+    paged = store._get_all(["documents"], page=2)
+    assert sorted(zip(paged["ids"], paged["documents"])) == sorted(zip(whole["ids"], whole["documents"]))
+    assert len(paged["ids"]) == store.count() > 2
