@@ -153,7 +153,7 @@ def latency(index: Path, items: list) -> dict:
     rag.warm_up()  # model, all chunks, BM25: what `rag serve` does before its first request
     load_s = time.perf_counter() - t
     ret, n = rag.retriever, max(rag.settings.candidates, rag.settings.top_k)
-    collection = getattr(rag.store, "collection", None) or rag.store.vectors._collection  # rag/store.py is in flux
+    collection = rag.store.collection
     bm25 = ret._bm25
     print(f"chroma hnsw {collection.configuration.get('hnsw')}; bm25s {bm25.method} k1={bm25.k1} b={bm25.b}")
     for item in items[:5]:
