@@ -5,6 +5,7 @@ import json
 import pytest
 
 from rag.answer.citations import ABSTENTION, cited_sentences, problems
+from rag.answer.extractive import lacks_a_time
 from rag.metrics import contains_answer
 
 from .conftest import DATA
@@ -82,3 +83,17 @@ def test_markers_are_numbered_from_one_in_order_of_use(seed_rag):
 def test_asking_with_llm_when_none_is_configured_is_a_clear_error(seed_rag):
     with pytest.raises(ValueError, match="RAG_LLM_URL"):
         seed_rag.ask("Who is Macron?", use_llm=True)
+
+
+@pytest.mark.parametrize("sentence, lacks", [
+    ("We will use the coming days to finalize the coalition.", True),  # "days" is not a day
+    ("Macron told reporters on Friday in Paris.", False),
+    ("The treaty was signed in 1648.", False),
+    ("It ended three centuries of rule.", False),
+])
+def test_a_when_question_wants_a_sentence_with_a_time_phrase(sentence, lacks):
+    assert lacks_a_time("On which day of the week did Macron talk to reporters?", sentence) is lacks
+
+
+def test_a_question_that_does_not_ask_when_wants_no_time_phrase():
+    assert not lacks_a_time("Which country sent fighter jets?", "France will send Mirage 2000 fighter jets.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -73,9 +74,14 @@ def test_a_folder_that_is_not_a_local_model_is_refused(tmp_path):
 
 
 def test_answering_a_question_never_imports_pytorch(seed_rag):
-    script = ("import sys; from rag.config import Settings; from rag.service import Rag; "
-              f"answer = Rag(Settings(index_dir={str(seed_rag.settings.index_dir)!r})).ask('Who is the Estonian prime minister?'); "
-              "assert 'Kallas' in answer.answer; "
-              "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'langchain_chroma') if m in sys.modules))")
+    script = textwrap.dedent(f"""
+        import sys
+        from rag.config import Settings
+        from rag.service import Rag
+        answer = Rag(Settings(index_dir={str(seed_rag.settings.index_dir)!r})).ask("Who is the Estonian prime minister?")
+        assert "Kallas" in answer.answer
+        heavy = ("torch", "transformers", "sentence_transformers", "langchain_chroma")
+        print(sorted(m for m in heavy if m in sys.modules))
+    """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
