@@ -161,6 +161,7 @@ class Store:
         return [np.frombuffer(stored[c.id], dtype=np.float16).reshape(-1, dim).astype(np.float32) for c in chunks]
 
     def _embed_sentences(self, chunks: list[Chunk]) -> dict[str, bytes]:
+        # the pass yields chunk vectors too; Chroma already has them
         _, sentences = self.embedder.encode_chunks([c.text for c in chunks], [sentence_spans(c.text) for c in chunks])
         return self._put_sentences({c.id: v for c, v in zip(chunks, sentences)})
 
