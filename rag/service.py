@@ -3,6 +3,7 @@ the model and the store, loaded once, and exposes the operations users have."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ from rag.types import Answer, Hit
 
 if TYPE_CHECKING:
     from rag.indexer import IndexReport
+
+log = logging.getLogger(__name__)
 
 
 class Rag:
@@ -67,7 +70,12 @@ class Rag:
         with self._writing:
             self.settings.index_dir.mkdir(parents=True, exist_ok=True)
             try:
-                self._folder_lock.acquire(timeout=self.settings.lock_timeout)
+                try:
+                    self._folder_lock.acquire(timeout=0)
+                except Timeout:  # say so, or a user sees a command that hangs for no reason
+                    log.warning("another process is indexing into %s: waiting for it to finish (up to %g s, "
+                                "RAG_LOCK_TIMEOUT)", self.settings.index_dir, self.settings.lock_timeout)
+                    self._folder_lock.acquire(timeout=self.settings.lock_timeout)
             except Timeout:
                 raise IndexLockedError(
                     f"another process is indexing into {self.settings.index_dir}: gave up after waiting "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import httpx
+
+from .waiting import wait_until
 
 
 def free_port() -> int:
@@ -16,12 +17,11 @@ def free_port() -> int:
 
 def wait_for(url: str, timeout: float = 60.0) -> None:
     """Until `url` answers with anything below 500 (a server still loading says 503)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
+            return httpx.get(url, timeout=1.0).status_code < 500
         except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not come up within {timeout:.0f} s")
+            return False
+
+    wait_until(answers, f"{url} to come up", timeout, every=0.2)

@@ -12,7 +12,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,8 @@ from rag.loaders import discover, load
 from rag.service import Rag
 from rag.store import SENTENCES, Store
 from rag.types import Chunk
+
+from .waiting import wait_until
 
 RAG = str(Path(sys.executable).parent / "rag")
 
@@ -227,69 +228,36 @@ def assert_consistent(state: IndexState, folder: Path) -> None:
 
 # --- killing `rag index` -------------------------------------------------------------------------
 
-
-@dataclass
-class Run:
-    """One `rag index` process: whether it was killed, when, and when it was seen to act (seconds from
-    its start): "pages", its first write to records.sqlite (page texts, right after reading the files);
-    "vectors", its first write after the quiet of loading the model and embedding (to Chroma);
-    "printed", its summary on stdout (all written, the process is closing down)."""
-
-    killed: bool
-    ended: float
-    events: dict[str, float]
+HALT_AT = str(Path(__file__).parent / "halt_at.py")
 
 
-def files_of(folder: Path) -> dict[str, tuple[int, int]]:
-    found = {}
-    for path in folder.rglob("*"):
-        try:
-            found[path.relative_to(folder).as_posix()] = (path.stat().st_mtime_ns, path.stat().st_size)
-        except FileNotFoundError:  # a journal that came and went
-            pass
-    return found
+@dataclass(frozen=True)
+class HaltPoint:
+    """A place in `rag index`'s code: before or after the n-th call of a function (tests/halt_at.py)."""
 
+    target: str   # module:qualname
+    when: str     # "before" | "after"
+    nth: int = 1
 
-def changed(before: dict, after: dict, *, records_only: bool = False) -> bool:
-    return any(before.get(name) != after.get(name) for name in before.keys() | after.keys()
-               if name != ".write.lock" and not (records_only and name.startswith("chroma/")))
-
-
-QUIET = 0.5  # seconds without a write that separate reading the files from storing their vectors
+    def __str__(self) -> str:
+        return f"{self.when} {self.target.split(':')[1]}#{self.nth}"
 
 
 def index_command(folder: Path, index_dir: Path) -> list[str]:
     return [RAG, "index", str(folder), "--index", str(index_dir)]
 
 
-def run_index(folder: Path, index_dir: Path, logs: Path, kill: tuple[str, float] | None = None) -> Run:
-    """Run `rag index`, watching the index folder and its output; with `kill=(event, delay)`, SIGKILL
-    it `delay` seconds after that event ("start" or one of Run's). Anchoring kills to what the process
-    has done, not to a fixed time, lands them in the same phase however loaded the machine is."""
-    out, err = logs / "stdout.txt", logs / "stderr.txt"
-    with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen(index_command(folder, index_dir), stdout=stdout, stderr=stderr,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    started = last_write = time.monotonic()
-    events, seen = {"start": started}, files_of(index_dir)
-    while proc.poll() is None:
-        now, files = time.monotonic(), files_of(index_dir)
-        if "pages" not in events and changed(seen, files, records_only=True):
-            events["pages"] = now
-        elif "pages" in events and "vectors" not in events and changed(seen, files) and now - last_write > QUIET:
-            events["vectors"] = now
-        if changed(seen, files):
-            seen, last_write = files, now
-        if "printed" not in events and out.stat().st_size:
-            events["printed"] = now
-        if kill and kill[0] in events and now >= events[kill[0]] + kill[1]:
-            proc.send_signal(signal.SIGKILL)
-            break
-        time.sleep(0.003)
-    proc.wait()
-    assert proc.returncode in (0, -signal.SIGKILL), err.read_text()
-    return Run(proc.returncode == -signal.SIGKILL, time.monotonic() - started,
-               {name: at - started for name, at in events.items()})
+def halted_index_command(folder: Path, index_dir: Path, point: HaltPoint, action: str) -> list[str]:
+    return [sys.executable, HALT_AT, point.target, point.when, str(point.nth), action, "--",
+            *index_command(folder, index_dir)[1:]]
+
+
+def run_killed_at(folder: Path, index_dir: Path, point: HaltPoint) -> bool:
+    """Run `rag index`, SIGKILLed by itself at `point`; whether it was (it wasn't if it never got there)."""
+    run = subprocess.run(halted_index_command(folder, index_dir, point, "kill"), capture_output=True, text=True,
+                         env={**os.environ, "PYTHONUNBUFFERED": "1"}, timeout=600, check=False)
+    assert run.returncode in (0, -signal.SIGKILL), run.stderr
+    return run.returncode == -signal.SIGKILL
 
 
 @dataclass(frozen=True)
@@ -329,18 +297,27 @@ def crash_point(before: IndexState, killed: IndexState, target: set[str]) -> Cra
                       len(killed.sentence_ids & new), pages)
 
 
-# (event, seconds after it): the first run, on an empty folder, as it creates the index; then while
-# Python imports; while the files are read and their page texts written; while the model loads; while
-# it embeds the chunks (just before the Chroma write, at a moment learnt from the runs before; it can't
-# be seen from outside); densely after that write, where vectors are stored, recorded, old chunks
-# deleted, missing files pruned, sentences embedded and their vectors stored; and while it closes down.
-EMBEDDING = "embedding"  # "pages" + the median gap seen from "pages" to "vectors", less this many seconds
-KILLS = ([("pages", 0.0)]
-         + [("start", d) for d in (0.3, 0.6, 1.0)]
-         + [("pages", d) for d in (0.0, 0.02, 0.5, 1.0)]
-         + [("vectors", d) for d in (0.0, 0.005, 0.015, 0.03, 0.06, 0.12, 0.25, 0.6)]
-         + [("printed", 0.0), ("printed", 0.15)]
-         + [(EMBEDDING, d) for d in (0.1, 0.3, 0.6)])  # relative: fixed delays after "pages" can outlast a fast run
+COLLECTION, RECORDS = "chromadb.api.models.Collection:Collection", \
+    "langchain_classic.indexes._sql_record_manager:SQLRecordManager"
+# Every write `rag index` makes, in the order it makes them, with a kill before and after: the first
+# run (on an empty folder) as it starts; reconciling a killed run; writing page texts; embedding;
+# storing vectors; storing sentence vectors; recording; deleting old chunks from Chroma and from the
+# records; pruning deleted files; the sentence-vector pass; after it all, before and after printing.
+KILLS = [HaltPoint("rag.cli:_rag", "before"),
+         HaltPoint("rag.store:Store.reconcile", "after"),
+         HaltPoint("rag.store:Store.put_pages", "after"), HaltPoint("rag.store:Store.put_pages", "after", 3),
+         HaltPoint("rag.embeddings:Embedder.encode_chunks", "before"),
+         HaltPoint(f"{COLLECTION}.upsert", "before"), HaltPoint(f"{COLLECTION}.upsert", "after"),
+         HaltPoint("rag.store:Store._put_sentences", "after"),
+         HaltPoint(f"{RECORDS}.update", "before"), HaltPoint(f"{RECORDS}.update", "after"),
+         HaltPoint(f"{RECORDS}.update", "after", 2),
+         HaltPoint(f"{COLLECTION}.delete", "before"), HaltPoint(f"{COLLECTION}.delete", "after"),
+         HaltPoint(f"{RECORDS}.delete_keys", "before"), HaltPoint(f"{RECORDS}.delete_keys", "after"),
+         HaltPoint("rag.store:Store.delete_source", "before"), HaltPoint("rag.store:Store.delete_source", "after"),
+         HaltPoint("rag.store:Store.sync_sentence_vectors", "before"),
+         HaltPoint("rag.store:Store.sync_sentence_vectors", "after"),
+         HaltPoint("rag.indexer:index_paths", "after"),
+         HaltPoint("click:echo", "after")]
 
 
 @pytest.mark.slow
@@ -350,25 +327,22 @@ def test_a_run_killed_at_any_point_is_completed_by_the_next_run(tmp_path, embedd
     cleaned up, not merely completed."""
     corpus = Corpus(tmp_path / "docs")
     index_dir = tmp_path / "index"
-    state, gaps, lines, killed = IndexState([], [], set(), {}), [], [], []
-    for n, (event, delay) in enumerate(KILLS):
-        if event == EMBEDDING:
-            event, delay = "pages", max(0.0, sorted(gaps)[len(gaps) // 2] - delay)
+    state, lines, killed = IndexState([], [], set(), {}), [], []
+    for n, point in enumerate(KILLS):
         changing = corpus.change_for_run(n) if n else []
         target = set(expected_chunks(corpus.folder))
-        run = run_index(corpus.folder, index_dir, tmp_path, kill=(event, delay))
-        point = crash_point(state, read_index(index_dir, embedder), target)
-        lines.append(f"{f'{event}+{delay:.3f}s':15} killed={run.killed!s:5} at {run.ended:5.2f}s  {point}")
+        was_killed = run_killed_at(corpus.folder, index_dir, point)
+        crash = crash_point(state, read_index(index_dir, embedder), target)
+        lines.append(f"{point!s:45} killed={was_killed!s:5} {crash}")
         print(lines[-1])  # with a failure, pytest shows how far the runs got
-        killed += [point] if run.killed else []
-        gaps += [run.events["vectors"] - run.events["pages"]] if "vectors" in run.events else []
+        killed += [crash] if was_killed else []
         if n % 2:
             corpus.change_after_crash(changing, n)
         state = index_in_process(index_dir, corpus.folder, embedder)
         assert_consistent(state, corpus.folder)
 
     print(f"{len(killed)} runs killed mid-run at {len(set(killed))} distinct crash points")
-    assert len(killed) >= 20, "\n".join(lines)
+    assert len(killed) == len(KILLS), "\n".join(lines)
     assert len(set(killed)) >= 10 and len({point.phase for point in killed}) >= 5, "\n".join(lines)
     clean = Rag(Settings(index_dir=tmp_path / "clean"), embedder)
     clean.index([corpus.folder], progress=False)
@@ -386,6 +360,8 @@ def assert_same_hits(rag: Rag, reference: Rag, question: str) -> None:
 
 # --- a second writer -----------------------------------------------------------------------------
 
+WAITING = ("another process is indexing into {index_dir}: waiting for it to finish (up to {seconds} s, "
+           "RAG_LOCK_TIMEOUT)\n")
 HOLD_LOCK = ("import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(); "
              "print('locked', flush=True); time.sleep(600)")
 
@@ -409,25 +385,35 @@ def test_a_writer_that_finds_the_index_locked_too_long_gives_up_with_a_clear_mes
         holder.kill()
         holder.wait()
     assert second.returncode == 1
-    assert second.stderr == (f"error: another process is indexing into {index_dir}: gave up after waiting 1 s "
-                             "for it to finish (RAG_LOCK_TIMEOUT)\n")
+    assert second.stderr == WAITING.format(index_dir=index_dir, seconds=1) + (
+        f"error: another process is indexing into {index_dir}: gave up after waiting 1 s "
+        "for it to finish (RAG_LOCK_TIMEOUT)\n")
     assert files_with_contents(index_dir) == before
+
+
+def process_state(pid: int) -> str:
+    """The state letter of /proc/PID/stat: "T" once the process is stopped."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 @pytest.mark.slow
 def test_a_second_index_run_waits_for_the_first_and_together_they_build_what_one_run_builds(tmp_path, embedder):
     first, second = chronicles(tmp_path / "first", [0, 1, 2]), chronicles(tmp_path / "second", [3, 4, 5])
     index_dir = tmp_path / "index"
-    runs = [subprocess.Popen(index_command(first, index_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    # the first run stops itself once it has written its three page texts, holding the index folder
+    holder = halted_index_command(first, index_dir, HaltPoint("rag.store:Store.put_pages", "after", 3), "stop")
+    runs = [subprocess.Popen(holder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
     try:
-        while not (index_dir / "records.sqlite").exists() and runs[0].poll() is None:
-            time.sleep(0.01)
-        time.sleep(0.5)  # it has written its page texts and is loading the model, which takes seconds
-        runs[0].send_signal(signal.SIGSTOP)  # and now it holds the index for as long as the test likes
+        wait_until(lambda: runs[0].poll() is not None or process_state(runs[0].pid) == "T",
+                   "the first run to stop after writing its page texts")
+        assert runs[0].poll() is None
         assert read_index(index_dir, embedder).pages.keys() == {p.name for p in first.iterdir()}
-        runs.append(subprocess.Popen(index_command(second, index_dir), stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True))
-        time.sleep(5)  # time enough to start up and find the index locked
+        log = tmp_path / "second.stderr"
+        with log.open("w") as stderr:
+            runs.append(subprocess.Popen(index_command(second, index_dir), stdout=subprocess.PIPE, stderr=stderr,
+                                         text=True))
+        wait_until(lambda: log.read_text().endswith("\n") or runs[1].poll() is not None, "the second run to say it waits")
+        assert log.read_text() == WAITING.format(index_dir=index_dir, seconds=600)
         assert runs[1].poll() is None and read_index(index_dir, embedder).pages.keys() == {
             p.name for p in first.iterdir()}
         runs[0].send_signal(signal.SIGCONT)
