@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import re
 import struct
-import time
 import tracemalloc
 import zipfile
 import zlib
@@ -171,11 +170,9 @@ def test_binary_or_non_utf8_file_with_a_text_extension_is_skipped(rag, docs, nam
 
 # --- a 50 MB single line ------------------------------------------------------------------------
 @pytest.mark.parametrize("line", [JACK, b"x"], ids=["words", "no-whitespace"])
-def test_a_50_mb_single_line_is_skipped_at_the_text_limit_in_seconds(rag, docs, line):
+def test_a_50_mb_single_line_is_skipped_at_the_text_limit(rag, docs, line):
     (docs / "line.txt").write_bytes(line * (49_900_000 // len(line)))  # just under RAG_MAX_FILE_MB
-    started = time.monotonic()
     index_and_check(rag, docs, {"line.txt": r"over 5,000,000 characters of text \(RAG_MAX_FILE_CHARS\)"})
-    assert time.monotonic() - started < 20
 
 
 @pytest.mark.parametrize("line", [JACK.decode(), "x"], ids=["words", "no-whitespace"])

@@ -48,7 +48,7 @@ def test_hanging_endpoint_times_out(hanging_url):
     start = time.monotonic()
     with pytest.raises(openai.APITimeoutError):
         chat(hanging_url, timeout=1, max_retries=0).invoke("Say hello")
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # the 1 s timeout, not the client's 600 s default
 
 
 def test_dead_endpoint_refuses(dead_url):
@@ -56,7 +56,7 @@ def test_dead_endpoint_refuses(dead_url):
     with pytest.raises(openai.APIConnectionError) as caught:
         chat(dead_url, timeout=1, max_retries=0).invoke("Say hello")
     assert not isinstance(caught.value, openai.APITimeoutError)
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 30  # the 1 s timeout, not the client's 600 s default
 
 
 def test_garbage_endpoint_is_not_json(garbage_url):
