@@ -77,8 +77,8 @@ def timed_queries(searches: dict, questions) -> dict:
             for name in searches}
 
 
-def order(scored: dict[int, float]) -> list[int]:
-    """Best first; ties go to the earlier chunk position, as in Retriever.search."""
+def order(scored: dict[str, float]) -> list[str]:
+    """Best first; ties go to the smaller chunk id, as in Retriever.search."""
     return sorted(scored, key=lambda i: (-scored[i], i))
 
 
@@ -97,7 +97,8 @@ def build_ours(folder: Path, index_dir: Path, **overrides) -> tuple[Rag, object,
     t = time.perf_counter()
     rag = Rag(Settings(index_dir=index_dir, **overrides))
     report = rag.index([folder], progress=False)
-    chunks = rag.retriever.chunks  # also builds BM25: part of being ready to answer
+    rag.retriever  # noqa: B018  (loads the lexicon: part of being ready to answer)
+    chunks = rag.store.all_chunks()
     index_s = time.perf_counter() - t
     assert not report.failures, report.failures
     search = lambda q: [(h.chunk.text, h.chunk.source) for h in rag.search(q, k=K)]  # noqa: E731
@@ -122,7 +123,7 @@ def variants(rag: Rag, questions, ours_runs) -> list[dict]:
     cands = [(ret.dense(rag.embedder.encode([q])[0], n), ret.lexical(q, n)) for q, _, _ in questions]
     fusions = {"dense only": lambda d, lx: d, "BM25 only": lambda d, lx: lx, f"RRF k={RRF_K}": rrf}
     fusions |= {f"weighted w={w}": (lambda d, lx, w=w: weighted(d, lx, w)) for w in WEIGHTS}
-    rows, texts = [], [(c.text, c.source) for c in ret.chunks]
+    rows, texts = [], {c.id: (c.text, c.source) for c in rag.store.all_chunks()}
     for name, fuse in fusions.items():
         runs = [[texts[i] for i in order(fuse(d, lx))[:K]] for d, lx in cands]
         rows.append({"method": f"  same index: {name}", **scores(runs, questions)})

@@ -154,7 +154,7 @@ def latency(index: Path, items: list) -> dict:
     load_s = time.perf_counter() - t
     ret, n = rag.retriever, max(rag.settings.candidates, rag.settings.top_k)
     collection = rag.store.collection
-    bm25 = ret._bm25
+    bm25 = ret.lexicon.bm25
     print(f"chroma hnsw {collection.configuration.get('hnsw')}; bm25s {bm25.method} k1={bm25.k1} b={bm25.b}")
     for item in items[:5]:
         rag.ask(item.question)
@@ -177,7 +177,7 @@ def latency(index: Path, items: list) -> dict:
             own.append(any(h.chunk.source == f"squad/{item.source}" for h in hits))
     ms["rest"] = [a - e - d - b for a, e, d, b in zip(ms["answer"], ms["embed"], ms["dense"], ms["bm25"])]
     p = lambda name, q=50: float(np.percentile(ms[name], q))
-    out = {"chunks": len(ret.chunks), "load s": load_s, "p50": p("answer"), "p95": p("answer", 95),
+    out = {"chunks": len(ret.lexicon), "load s": load_s, "p50": p("answer"), "p95": p("answer", 95),
            **{f"p50 {k}": p(k) for k in ("embed", "dense", "bm25", "rest")},
            "R@5": float(np.mean(found)), "own@5": float(np.mean(own)), "answerable": len(found)}
     print(f"in process: {out['chunks']} chunks loaded in {load_s:.1f} s; {len(items)} questions "

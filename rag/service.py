@@ -4,6 +4,7 @@ the model and the store, loaded once, and exposes the operations users have."""
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from rag.answer.pipeline import Answerer
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import DocumentNotFoundError, IndexLockedError, IndexNotFoundError
+from rag.lexicon import FOLDER, Lexicon, published
 from rag.loaders import LOADERS
 from rag.retrieval import Retriever
 from rag.store import Store
@@ -36,19 +38,74 @@ class Rag:
         self.embedder = embedder or Embedder(self.settings.embed_model, precision=self.settings.embed_precision,
                                              cache_dir=self.settings.cache_dir)
         self._writing = threading.RLock()  # one index change at a time; searches go on meanwhile
+        self._reloading = threading.Lock()
+        self._seen: tuple[int, int] | None = None  # the lexicon build the answerer was loaded with
+        self._reread = False
         self._folder_lock = FileLock(self.settings.index_dir / ".write.lock")
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings, self.embedder)
+        return Store(self.settings, self.embedder, reread=self._reread)
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, self.settings)
+        self._seen = published(self.settings.index_dir)  # before loading: a newer build means a reload
+        return Retriever(self.store, self.embedder, self.settings, self._lexicon())
 
     @cached_property
     def answerer(self) -> Answerer:
         return Answerer(self.retriever, self.embedder, self.settings)
+
+    def _current(self) -> Answerer:
+        """The answerer over the index as it is now. Another process that writes into the index folder
+        publishes a new lexicon build (rag.lexicon) as its last step; seeing one (a stat() per request)
+        reopens the index: Chroma's folder read anew, the new build mapped in. Requests in flight finish
+        on the objects they hold, so none fails during a reload."""
+        answerer = self.answerer
+        if published(self.settings.index_dir) != self._seen:
+            with self._reloading:
+                if published(self.settings.index_dir) != self._seen:
+                    self._forget_index(reread=True)
+                answerer = self.answerer
+        return answerer
+
+    def _forget_index(self, *, reread: bool = False) -> None:
+        self._reread = reread
+        for stale in ("store", "retriever", "answerer"):
+            self.__dict__.pop(stale, None)
+
+    def _lexicon(self) -> Lexicon | None:
+        """The published lexicon if it matches the records; else rebuilt and published, or, while
+        another process holds the index folder, the last published one (that writer publishes anew)."""
+        lexicon = Lexicon.load(self.settings.index_dir)
+        if lexicon is not None and lexicon.stamp == self.store.stamp():
+            return lexicon
+        try:
+            with self._exclusive(wait=False):
+                return self._publish_lexicon()
+        except IndexLockedError:
+            return lexicon or self._build_lexicon()
+
+    def _build_lexicon(self) -> Lexicon | None:
+        chunks = self.store.all_chunks()
+        return Lexicon.build(chunks, self.store.stamp()) if chunks else None
+
+    def _publish_lexicon(self) -> Lexicon | None:
+        """Bring the published lexicon up to the records, under the writer's lock. A run that changed
+        no chunk only refreshed the records' timestamps: the build is restamped, not rebuilt."""
+        index_dir, stamp = self.settings.index_dir, self.store.stamp()
+        lexicon = Lexicon.load(index_dir)
+        if lexicon is not None and lexicon.stamp == stamp:
+            return lexicon
+        if lexicon is not None and set(lexicon.ids.tolist()) == {k.encode() for k in self.store.records.list_keys()}:
+            lexicon.restamp(index_dir, stamp)
+            return lexicon
+        lexicon = self._build_lexicon()
+        if lexicon is None:
+            shutil.rmtree(index_dir / FOLDER, ignore_errors=True)
+        else:
+            lexicon.save(index_dir)
+        return lexicon
 
     def warm_up(self) -> None:
         """Load the model and the index now, so that a server's first request is as fast as the rest."""
@@ -59,20 +116,26 @@ class Rag:
             pass  # an empty index: a server still starts, and documents can be uploaded
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def _exclusive(self, *, wait: bool = True) -> Iterator[None]:
         """Hold the index folder for one writer: threads of this process queue on `_writing`, other
-        processes on an flock of `<index>/.write.lock`, waiting up to RAG_LOCK_TIMEOUT. Two writers that
-        interleave would each clean up what the other just added. The OS drops the lock when its holder
-        dies, even by SIGKILL, so a crashed run never leaves the folder locked.
+        processes on an flock of `<index>/.write.lock`, waiting up to RAG_LOCK_TIMEOUT (`wait=False`:
+        IndexLockedError at once). Two writers that interleave would each clean up what the other just
+        added. The OS drops the lock when its holder dies, even by SIGKILL, so a crashed run never
+        leaves the folder locked.
 
         Limitation: the lock lives in the local index folder even when RAG_CHROMA_URL points to a
         shared Chroma server, so it keeps apart only writers that use the same index folder."""
-        with self._writing:
+        if not self._writing.acquire(blocking=wait):
+            raise IndexLockedError("this process is writing to the index")
+        try:
             self.settings.index_dir.mkdir(parents=True, exist_ok=True)
             try:
                 try:
                     self._folder_lock.acquire(timeout=0)
-                except Timeout:  # say so, or a user sees a command that hangs for no reason
+                except Timeout:
+                    if not wait:
+                        raise
+                    # say so, or a user sees a command that hangs for no reason
                     log.warning("another process is indexing into %s: waiting for it to finish (up to %g s, "
                                 "RAG_LOCK_TIMEOUT)", self.settings.index_dir, self.settings.lock_timeout)
                     self._folder_lock.acquire(timeout=self.settings.lock_timeout)
@@ -84,6 +147,8 @@ class Rag:
                 yield
             finally:
                 self._folder_lock.release()
+        finally:
+            self._writing.release()
 
     def index(self, paths: list[Path], *, prune: bool = True, progress: bool | None = None) -> IndexReport:
         # LangChain's indexing API costs a second to import, which only writes need to pay
@@ -91,12 +156,8 @@ class Rag:
 
         with self._exclusive():
             report = index_paths(paths, self.settings, self.store, prune=prune, progress=progress)
-            self._forget_retriever()
+            self._publish_lexicon()
         return report
-
-    def _forget_retriever(self) -> None:
-        for stale in ("retriever", "answerer"):  # the next search sees the new chunks
-            self.__dict__.pop(stale, None)
 
     def documents(self) -> list[dict]:
         """What is indexed: source, pages, chunks, and whether it was uploaded (API/UI) or indexed from a folder."""
@@ -128,15 +189,15 @@ class Rag:
                 (self.settings.uploads / source).unlink(missing_ok=True)
             removed = self.store.delete_source(source)
             self.store.sync_sentence_vectors(progress=False)
-            self._forget_retriever()
+            self._publish_lexicon()
         return removed
 
     def search(self, question: str, k: int | None = None) -> list[Hit]:
-        return self.retriever.search(question, k)
+        return self._current().retriever.search(question, k)
 
     def ask(self, question: str, history: list[dict] | None = None, *, use_llm: bool = False,
             k: int | None = None) -> Answer:
-        return self.answerer.ask(question, history, use_llm=use_llm, k=k)
+        return self._current().ask(question, history, use_llm=use_llm, k=k)
 
 
 def upload_name(name: str) -> str:

@@ -51,8 +51,13 @@ def _chunk(id_: str, text: str, meta: dict) -> Chunk:
     return Chunk(id_, meta["source"], meta.get("page"), meta["start"], meta["end"], text)
 
 
-def chroma_client(settings: Settings):
+def chroma_client(settings: Settings, *, reread: bool = False):
+    """`reread`: an embedded client that reads the folder anew. Chroma shares one system per folder
+    in a process, which keeps the vector index it loaded and never sees another process's writes;
+    dropping it from the cache makes the next client load the folder again, while the old system
+    serves whoever still holds it and is freed with its last reference."""
     import chromadb
+    from chromadb.api.shared_system_client import SharedSystemClient
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
@@ -60,18 +65,21 @@ def chroma_client(settings: Settings):
         url = urlparse(settings.chroma_url)
         return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
                                    ssl=url.scheme == "https", settings=chroma_settings)
-    return chromadb.PersistentClient(path=str(settings.index_dir / "chroma"), settings=chroma_settings)
+    path = str(settings.index_dir / "chroma")
+    if reread:
+        SharedSystemClient._identifier_to_system.pop(path, None)
+    return chromadb.PersistentClient(path=path, settings=chroma_settings)
 
 
 class Store:
     """Reads go straight to chromadb; LangChain's Chroma wrapper and record manager, which only writes
     need, are loaded on first use: importing them costs about a second that a question need not pay."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, *, reread: bool = False) -> None:
         self.settings, self.embedder = settings, embedder
         index_dir = Path(settings.index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
-        self.client = chroma_client(settings)
+        self.client = chroma_client(settings, reread=reread)
         self.collection = self.client.get_or_create_collection(settings.collection, embedding_function=None,
                                                                configuration=HNSW)
         self.engine = sa.create_engine(f"sqlite:///{(index_dir / 'records.sqlite').resolve()}")
@@ -90,7 +98,7 @@ class Store:
     def records(self):
         from langchain_classic.indexes import SQLRecordManager
 
-        records = SQLRecordManager(f"chroma/{self.settings.collection}", engine=self.engine)
+        records = SQLRecordManager(f"chroma/{self.settings.collection}", engine=self.engine)  # stamp() reads it
         records.create_schema()
         return records
 
@@ -101,6 +109,22 @@ class Store:
     def all_chunks(self) -> list[Chunk]:
         got = self._get_all(["documents", "metadatas"])
         return [_chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
+
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        """The chunks of these ids that are still in the collection, by id."""
+        got = self.collection.get(ids=ids, include=["documents", "metadatas"])
+        return {i: _chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
+
+    def stamp(self) -> str:
+        """The record manager's state, which every change of the index changes: its row count and
+        latest update time. Read with one query, without importing LangChain."""
+        query = sa.text("SELECT count(*), max(updated_at) FROM upsertion_record WHERE namespace = :ns")
+        try:
+            with self.engine.connect() as db:
+                count, latest = db.execute(query, {"ns": f"chroma/{self.settings.collection}"}).one()
+        except sa.exc.OperationalError:  # no such table: nothing was ever indexed here
+            return "0:None"
+        return f"{count}:{latest!r}"
 
     def _get_all(self, include: list[str], page: int = 5000) -> dict[str, list]:
         """Every record of the collection, read a page at a time: one `get()` of everything fails
