@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from langchain_chroma import Chroma
 
-from rag.answer.text import sentence_spans
+from rag.store import encode_chunks
 
 
 class ChunkVectors(Chroma):
-    """Chroma that embeds each batch of chunks with their sentences, in one encoder pass, and hands
+    """Chroma that embeds each batch of chunks (with their context) and their sentences in one encoder pass, and hands
     the sentence vectors to `on_sentences` (chunk id -> one row per sentence)."""
 
     def __init__(self, *args, on_sentences, **kwargs) -> None:
@@ -19,7 +19,7 @@ class ChunkVectors(Chroma):
 
     def add_texts(self, texts, metadatas=None, ids=None, **kwargs) -> list[str]:
         texts = list(texts)  # LangChain's index() always passes ids and metadatas
-        vectors, sentences = self._embedding_function.encode_chunks(texts, [sentence_spans(t) for t in texts])
+        vectors, sentences = encode_chunks(self._embedding_function, texts, [m.get("context", "") for m in metadatas])
         self._collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
         self._on_sentences(dict(zip(ids, sentences)))
         return ids

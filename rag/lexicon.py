@@ -1,6 +1,6 @@
 """The lexical half of retrieval, kept on disk beside the vectors so that no process rebuilds it.
 
-A build holds BM25 over every chunk (bm25s, loaded memory-mapped), the chunk ids in BM25's order, and
+A build holds BM25 over every chunk and its context (bm25s, loaded memory-mapped), the chunk ids in BM25's order, and
 each content term's document frequency (the answerer's IDF). It is stamped with the record
 manager's state: a reader that finds the stamp current loads it in milliseconds at any size, where
 rebuilding took ~16 s at 100k chunks. Writers (`rag index`, uploads, removals) refresh it before they
@@ -58,7 +58,7 @@ class Lexicon:
 
         chunks = list(chunks)
         bm25 = bm25s.BM25()
-        bm25.index(tokenize([c.text for c in chunks], _stemmer()), show_progress=False)
+        bm25.index(tokenize([f"{c.context}\n{c.text}" for c in chunks], _stemmer()), show_progress=False)
         counts = Counter(t for c in chunks for t in content_terms(c.text) if len(t) <= MAX_TERM)
         terms = np.array(sorted(counts), dtype=f"U{MAX_TERM}")
         return cls(stamp, np.array([c.id for c in chunks], dtype="S"), bm25, terms,

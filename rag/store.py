@@ -41,14 +41,27 @@ HNSW = {"hnsw": {"space": "cosine"}}
 
 
 def chunk_to_document(chunk: Chunk) -> Document:
-    meta = {"source": chunk.source, "start": chunk.start, "end": chunk.end, "chunk_id": chunk.id}
+    meta = {"source": chunk.source, "start": chunk.start, "end": chunk.end, "chunk_id": chunk.id,
+            "context": chunk.context}
     if chunk.page is not None:
         meta["page"] = chunk.page  # Chroma metadata can't hold None
     return Document(page_content=chunk.text, metadata=meta, id=chunk.id)
 
 
+def encode_chunks(embedder: Embedder, texts: list[str], contexts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Chunk vectors and their sentences' vectors, from one encoder pass over "context\ntext": the
+    context (which document, which section) shapes the chunk's vector; sentences are pooled from their
+    own tokens, read with it."""
+    inputs, spans = [], []
+    for text, context in zip(texts, contexts, strict=True):
+        prefix = f"{context}\n" if context else ""
+        inputs.append(prefix + text)
+        spans.append([(s + len(prefix), e + len(prefix)) for s, e in sentence_spans(text)])
+    return embedder.encode_chunks(inputs, spans)
+
+
 def _chunk(id_: str, text: str, meta: dict) -> Chunk:
-    return Chunk(id_, meta["source"], meta.get("page"), meta["start"], meta["end"], text)
+    return Chunk(id_, meta["source"], meta.get("page"), meta["start"], meta["end"], text, meta.get("context", ""))
 
 
 def chroma_client(settings: Settings, *, reread: bool = False):
@@ -186,7 +199,7 @@ class Store:
 
     def _embed_sentences(self, chunks: list[Chunk]) -> dict[str, bytes]:
         # the pass yields chunk vectors too; Chroma already has them
-        _, sentences = self.embedder.encode_chunks([c.text for c in chunks], [sentence_spans(c.text) for c in chunks])
+        _, sentences = encode_chunks(self.embedder, [c.text for c in chunks], [c.context for c in chunks])
         return self._put_sentences({c.id: v for c, v in zip(chunks, sentences)})
 
     def _put_sentences(self, vectors: dict[str, np.ndarray]) -> dict[str, bytes]:

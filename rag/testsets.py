@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,14 +92,16 @@ def _load_csv(path: Path) -> list[Item]:
 
 
 def load_squad(path: Path) -> tuple[dict[str, str], list[Item]]:
-    """({file name: paragraph text}, items). Paragraphs are named p000.txt, p001.txt, ... in order."""
+    """({file name: paragraph text}, items). Paragraphs are named after their article and numbered in
+    order (Normans_p000.txt, …, Rhine_p061.txt), as a user's files would be named after their subject."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         paragraphs: dict[str, str] = {}
         items: list[Item] = []
         for article in data["data"]:
+            title = re.sub(r"[^\w()-]+", "_", str(article.get("title") or "article")).strip("_")
             for para in article["paragraphs"]:
-                name = f"p{len(paragraphs):03d}.txt"
+                name = f"{title}_p{len(paragraphs):03d}.txt"
                 paragraphs[name] = para["context"]
                 for qa in para["qas"]:
                     answerable = not qa.get("is_impossible") and bool(qa["answers"])

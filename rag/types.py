@@ -12,11 +12,13 @@ class Page:
     source: str
     page: int | None
     text: str
+    title: str | None = None  # the document's own title (PDF/DOCX/HTML metadata), when it has one
 
 
 @dataclass(frozen=True)
 class Chunk:
-    """A verbatim span of a Page: `page_text[start:end] == text` always holds."""
+    """A verbatim span of a Page: `page_text[start:end] == text` always holds. `context` says which
+    document (and section) it comes from; it is embedded and BM25-indexed with the text, never cited."""
 
     id: str
     source: str
@@ -24,6 +26,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    context: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import make_splitter, split
+from rag.chunking import document_name, make_splitter, split
 from rag.types import Page
 
 words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=0, max_size=12)
@@ -48,3 +49,20 @@ def test_chunk_ids_depend_on_content_and_location():
     moved = split(Page("b.txt", None, "Same words here. Other words there."), splitter)
     assert [c.id for c in a] == [c.id for c in again]
     assert not {c.id for c in a} & {c.id for c in moved}
+
+
+def test_a_chunks_context_names_its_document_and_the_heading_above_it():
+    text = "# Results\n\nRevenue rose 12% to $4.1 billion.\n\n## Outlook\n\nThe company expects slower growth."
+    chunks = split(Page("filings/acme_corp/2023-Q2 report.md", None, text), make_splitter(45, 0))
+    context = {c.text: c.context for c in chunks}
+    assert context["Revenue rose 12% to $4.1 billion."] == "filings acme corp 2023 Q2 report — Results"
+    assert context["The company expects slower growth."] == "filings acme corp 2023 Q2 report — Outlook"
+
+
+@pytest.mark.parametrize(("source", "title", "context"), [
+    ("000_aea647b47e874b1a.txt", None, ""),                      # a download's name says nothing
+    ("3f2a9c1e-77b0-4f3e-9d1a-0c5e8b2d4f61.pdf", "Annual Report 2023", "Annual Report 2023"),
+    ("ntsb/AAR1901.pdf", "Runway Overrun", "ntsb AAR1901: Runway Overrun"),
+])
+def test_a_document_is_named_by_its_path_without_ids_and_by_its_own_title(source, title, context):
+    assert document_name(Page(source, 1, "text", title)) == context

@@ -101,9 +101,9 @@ def test_jsonl_csv_and_squad_test_sets_load(tmp_path):
                 {"question": "What do river otters eat?", "answers": [], "is_impossible": True}]}]}]}
     (tmp_path / "squad.json").write_text(json.dumps(squad), encoding="utf-8")
     corpus, items = load_testset(tmp_path / "squad.json")
-    assert corpus == {"p000.txt": "Sea otters eat sea urchins."}
-    assert [(i.answers, i.answerable, i.source) for i in items] == [(["sea urchins"], True, "p000.txt"),
-                                                                     ([], False, "p000.txt")]
+    assert corpus == {"Otters_p000.txt": "Sea otters eat sea urchins."}
+    assert [(i.answers, i.answerable, i.source) for i in items] == [(["sea urchins"], True, "Otters_p000.txt"),
+                                                                     ([], False, "Otters_p000.txt")]
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [

@@ -45,3 +45,14 @@ def test_a_chroma_server_gives_the_same_results_as_the_embedded_store(chroma_ser
     assert report.added == seed_rag.store.count()
     question = "How many Ukrainian troops have French forces trained?"
     assert [h.to_dict() for h in served.search(question)] == [h.to_dict() for h in seed_rag.search(question)]
+
+
+def test_a_question_that_names_a_document_by_its_file_name_finds_that_document(rag, tmp_path):
+    docs = tmp_path / "filings"
+    for company, growth in [("acme", 12), ("globex", 3), ("initech", 7)]:
+        (docs / company).mkdir(parents=True)
+        (docs / company / "2023 quarterly report.txt").write_text(
+            f"Revenue rose {growth}% in the second quarter, driven by services.", encoding="utf-8")
+    rag.index([docs], progress=False)
+    [top] = rag.search("How much did Globex's revenue rise in the second quarter?", 1)
+    assert top.chunk.source == "globex/2023 quarterly report.txt"
