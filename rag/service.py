@@ -61,16 +61,15 @@ class Rag:
         publishes a new lexicon build (rag.lexicon) as its last step; seeing one (a stat() per request)
         reopens the index: Chroma's folder read anew, the new build mapped in. Requests in flight finish
         on the objects they hold, so none fails during a reload."""
-        answerer = self.answerer
         if published(self.settings.index_dir) != self._seen:
             with self._reloading:
                 if published(self.settings.index_dir) != self._seen:
-                    self._forget_index(reread=True)
-                answerer = self.answerer
-        return answerer
+                    self._forget_index()
+                return self.answerer
+        return self.answerer
 
-    def _forget_index(self, *, reread: bool = False) -> None:
-        self._reread = reread
+    def _forget_index(self) -> None:
+        self._reread = True
         for stale in ("store", "retriever", "answerer"):
             self.__dict__.pop(stale, None)
 

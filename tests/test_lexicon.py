@@ -80,6 +80,15 @@ def test_the_persisted_document_frequencies_give_the_idf_of_the_chunks(rag, corp
         assert idf(term) == pytest.approx(math.log((len(chunks) + 1) / (df.get(term, 0) + 0.5))), term
 
 
+def test_a_process_that_found_the_index_empty_answers_once_another_process_indexed_it(rag, corpus):
+    with pytest.raises(IndexNotFoundError):
+        rag.search(QUESTION)
+    subprocess.run([RAG, "index", str(corpus), "--index", str(rag.settings.index_dir)], check=True,
+                   capture_output=True)
+    assert "Ukrain" in rag.search(QUESTION)[0].chunk.text
+    assert len(rag.search("zebra migration", 3)) == 3  # no word in the corpus: every hit comes from the vectors
+
+
 @pytest.mark.server
 def test_a_running_server_answers_from_what_another_process_indexed_with_no_failed_request(tmp_path, corpus, embedder):
     index_dir = tmp_path / "served"
