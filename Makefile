@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 CHROMIUM := /usr/bin/chromium
+TESSERACT := /usr/bin/tesseract
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The answer-quality gate CI applies to the shipped seed test set (rag eval exits 4 below it).
@@ -14,7 +15,7 @@ EVAL_GATE := --fail-under citation_validity=1.0 --fail-under citation_recall=0.9
 
 .PHONY: run test eval install clean-index
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(TESSERACT)
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,11 @@ run: install
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+# OCR of scanned PDF pages (rag.loaders.ocr); without it such pages are left out with a warning.
+$(TESSERACT):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null
 
 eval: install
 	$(BIN)/rag eval tests/data/seed_qa.jsonl --docs seeds --out eval-report/seed $(EVAL_GATE)

@@ -62,8 +62,8 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs if pair)
 
 
-def run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MB, last line of stdout); raises if the exit code is not 0."""
+def run_process(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, stdout and stderr); raises if the exit code is not in `ok`."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
@@ -72,9 +72,15 @@ def run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode(errors="replace").strip()
-    if proc.returncode != 0:
+    if proc.returncode not in ok:
         raise SystemExit(f"exit code {proc.returncode}: {' '.join(map(str, command))}\n{text[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, (text.splitlines() or [""])[-1]
+    return seconds, usage.ru_maxrss / 1024, text
+
+
+def run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """(wall seconds, peak RSS in MB, last line of stdout); raises if the exit code is not 0."""
+    seconds, rss, text = run_process(command, env)
+    return seconds, rss, (text.splitlines() or [""])[-1]
 
 
 def bench(corpus: str, runs: int, commands: dict[str, tuple[list[str], dict[str, str]]], tmp: Path) -> list[dict]:

@@ -14,6 +14,15 @@ class LoadError(RagError):
         self.reason = reason
 
 
+class LoadWarning(UserWarning):
+    """A file was indexed without some of its content (e.g. scanned pages with no OCR engine installed)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
 class IndexNotFoundError(RagError):
     """Searching or asking before anything was indexed."""
 

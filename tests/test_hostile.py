@@ -12,8 +12,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pikepdf
 import pytest
-from pypdf import PdfWriter
 
 from rag.chunking import make_splitter, split
 from rag.config import Settings
@@ -188,9 +188,10 @@ def test_a_single_line_at_the_text_limit_is_chunked_in_linear_memory(line):
 # --- PDFs: encrypted, truncated, decompression bomb, too many pages -------------------------------
 def test_encrypted_pdf_is_skipped_unless_it_opens_without_a_password(rag, docs):
     for name, user_password in [("locked.pdf", "secret"), ("restricted.pdf", "")]:
-        writer = PdfWriter(clone_from=write_pdf(docs / name, ["Encrypted page text."]))
-        writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
-        writer.write(docs / name)
+        rc4_128 = pikepdf.Encryption(user=user_password, owner="owner", R=3, aes=False, metadata=False)
+        with pikepdf.open(write_pdf(docs / f"plain-{name}", ["Encrypted page text."])) as plain:
+            plain.save(docs / name, encryption=rc4_128)
+        (docs / f"plain-{name}").unlink()
     write_raw_pdf(docs / "aes.pdf", show_text(b"Secret."), encrypt=AES_256)
     index_and_check(rag, docs, {"locked.pdf": "PDF is encrypted with a password",
                                 "aes.pdf": "encrypted with a password|package that is not installed"},
