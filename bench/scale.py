@@ -24,7 +24,11 @@ Per N:
             POST /v1/ask from --clients threads (answered/s, errors); VmHWM (peak RSS) and VmRSS of the server
             from /proc/<pid>/status after all of it
 --workdir keeps corpus and index per N (WORK/n<N>/) and reuses them when a previous run finished indexing.
-The figures are printed as a table and written to bench/out/scale-<date-time>.json.
+The figures are printed as a table and written to bench/out/scale-<date-time>.json. On a shared machine wall
+times grow with the load: the CPU seconds of each process (and CPU ms per in-process answer) are printed
+beside them. To measure one fixed version while others edit the tree, run an exported copy:
+    git archive HEAD | tar -x -C /tmp/code && git rev-parse --short HEAD > /tmp/code/COMMIT
+    PYTHONPATH=/tmp/code .venv/bin/python /tmp/code/bench/scale.py ...
 
 Run from the repo root:
     .venv/bin/python bench/scale.py --chunks 50000,100000 --workdir /tmp/scale [--questions 200] [--grow]
@@ -75,6 +79,17 @@ def peak_rss_mb(time_log: Path) -> float:
     return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", time_log.read_text())[1]) / 1024
 
 
+def cpu_s(time_log: Path) -> float:
+    """User + system CPU seconds: on a shared machine, what the process itself cost."""
+    text = time_log.read_text()
+    return sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", text)[1]) for kind in ("User", "System"))
+
+
+def process_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def wall_s(time_log: Path) -> float:
     """'Elapsed (wall clock) time (h:mm:ss or m:ss): 8:21.44' as seconds."""
     text = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", time_log.read_text())[1]
@@ -117,10 +132,11 @@ def build(work: Path, info: dict, grow: bool) -> dict:
     index_s = wall_s(time_log)
     kept = {"chunks": info["chunks"], "files": info["files"], "chars": info["chars"], "index s": index_s,
             "index chunks/s": counts["embedded"] / index_s, "index chars/s": chars / index_s,
-            "index peak MB": peak_rss_mb(time_log), **counts, "grown from": grown_from and grown_from.name,
+            "index peak MB": peak_rss_mb(time_log), "index cpu s": cpu_s(time_log), **counts, "grown from": grown_from and grown_from.name,
             "filler": info["filler"], "pool used": info["pool used"], "when": time.strftime("%Y-%m-%d %H:%M")}
-    print(f"rag index: {index_s:.1f} s, {counts['embedded']} chunks embedded ({kept['index chunks/s']:.0f} chunks/s, "
-          f"{kept['index chars/s']:,.0f} chars/s), peak RSS {kept['index peak MB']:.0f} MB"
+    print(f"rag index: {index_s:.1f} s ({kept['index cpu s']:.0f} CPU s), {counts['embedded']} chunks embedded "
+          f"({kept['index chunks/s']:.0f} chunks/s, {kept['index chars/s']:,.0f} chars/s), peak RSS "
+          f"{kept['index peak MB']:.0f} MB"
           + (f"; grown from {grown_from.name}" if grown_from else ""), flush=True)
     done.write_text(json.dumps(kept))
     return kept | {"reused": False}
@@ -129,23 +145,24 @@ def build(work: Path, info: dict, grow: bool) -> dict:
 def cold_ask(index: Path, questions: list[str], runs: int, log: Path) -> dict:
     """Whole `rag ask` processes; a first run that had to build the lexicon is kept apart."""
     had_lexicon = current_build(index) is not None
-    times, peaks, first = [], [], None
+    times, peaks, cpus, first = [], [], [], None
     for i in range(runs + (not had_lexicon)):
         wall, peak, proc = timed_process([RAG, "ask", questions[i % len(questions)], "--index", str(index)], log,
                                          capture_output=True, text=True)
         if proc.returncode:
             sys.exit(f"rag ask failed with exit code {proc.returncode}:\n{proc.stderr[-2000:]}")
         if i == 0 and not had_lexicon:
-            first = {"s": wall, "peak MB": peak}
-            print(f"cold rag ask, first run (no lexicon yet: it builds and publishes it): {wall:.2f} s, "
-                  f"peak RSS {peak:.0f} MB", flush=True)
+            first = {"s": wall, "cpu s": cpu_s(log), "peak MB": peak}
+            print(f"cold rag ask, first run (no lexicon yet: it builds and publishes it): {wall:.2f} s "
+                  f"({first['cpu s']:.2f} CPU s), peak RSS {peak:.0f} MB", flush=True)
             continue
         times.append(wall)
         peaks.append(peak)
+        cpus.append(cpu_s(log))
     out = {"cold s": statistics.median(times), "cold min s": min(times), "cold max s": max(times),
-           "cold runs": times, "cold peak MB": max(peaks), "cold first": first}
+           "cold runs": times, "cold cpu s": statistics.median(cpus), "cold peak MB": max(peaks), "cold first": first}
     print(f"cold rag ask: median {out['cold s']:.2f} s ({min(times):.2f}–{max(times):.2f}, {len(times)} runs), "
-          f"peak RSS {out['cold peak MB']:.0f} MB", flush=True)
+          f"median CPU {out['cold cpu s']:.2f} s, peak RSS {out['cold peak MB']:.0f} MB", flush=True)
     return out
 
 
@@ -162,7 +179,7 @@ def latency(index: Path, items: list, paragraphs: dict[str, str]) -> dict:
     print(f"chroma hnsw {collection.configuration.get('hnsw')}; bm25s {bm25.method} k1={bm25.k1} b={bm25.b}")
     for item in items[:5]:
         rag.ask(item.question)
-    ms: dict[str, list[float]] = {"answer": [], "embed": [], "dense": [], "bm25": []}
+    ms: dict[str, list[float]] = {"answer": [], "embed": [], "dense": [], "bm25": [], "answer cpu": []}
     found, own = [], []
 
     def clock(name, f, *a):
@@ -171,7 +188,9 @@ def latency(index: Path, items: list, paragraphs: dict[str, str]) -> dict:
         return out
 
     for item in items:
+        cpu = time.process_time()
         clock("answer", rag.ask, item.question)
+        ms["answer cpu"].append((time.process_time() - cpu) * 1000)  # all threads of this process
         vector = clock("embed", lambda q: rag.embedder.encode([q])[0], item.question)
         clock("dense", ret.dense, vector, n)
         clock("bm25", ret.lexical, item.question, n)
@@ -183,10 +202,12 @@ def latency(index: Path, items: list, paragraphs: dict[str, str]) -> dict:
     ms["rest"] = [a - e - d - b for a, e, d, b in zip(ms["answer"], ms["embed"], ms["dense"], ms["bm25"])]
     p = lambda name, q=50: float(np.percentile(ms[name], q))
     out = {"indexed chunks": len(ret.lexicon), "load s": load_s, "p50": p("answer"), "p95": p("answer", 95),
+           "p50 cpu": p("answer cpu"),
            **{f"p50 {k}": p(k) for k in ("embed", "dense", "bm25", "rest")},
            "R@5": float(np.mean(found)), "own@5": float(np.mean(own)), "answerable": len(found)}
     print(f"in process: {out['indexed chunks']} chunks loaded in {load_s:.2f} s; {len(items)} questions "
-          f"({len(found)} answerable): answer p50 {out['p50']:.1f} ms, p95 {out['p95']:.1f} ms; p50 of the "
+          f"({len(found)} answerable): answer p50 {out['p50']:.1f} ms, p95 {out['p95']:.1f} ms (CPU p50 "
+          f"{out['p50 cpu']:.1f} ms); p50 of the "
           f"stages alone: embed {out['p50 embed']:.1f}, dense {out['p50 dense']:.1f}, bm25 {out['p50 bm25']:.1f}, "
           f"rest {out['p50 rest']:.1f} ms; R@5 {out['R@5']:.3f}, own@5 {out['own@5']:.3f}", flush=True)
     return out
@@ -215,9 +236,9 @@ def serve(index: Path, questions: list[str], requests: int, clients: int, log: P
                 except httpx.HTTPError:
                     pass
                 time.sleep(0.05)
-            health_s = time.perf_counter() - t
+            health_s, health_cpu = time.perf_counter() - t, process_cpu_s(proc.pid)
             http.post("/v1/ask", json={"question": questions[0]}).raise_for_status()
-            ready_s, idle = time.perf_counter() - t, memory(proc.pid)
+            ready_s, ready_cpu, idle = time.perf_counter() - t, process_cpu_s(proc.pid), memory(proc.pid)
             for q in questions[1:6]:
                 http.post("/v1/ask", json={"question": q}).raise_for_status()
             one: list[float] = []
@@ -248,19 +269,31 @@ def serve(index: Path, questions: list[str], requests: int, clients: int, log: P
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    out = {"health s": health_s, "ready s": ready_s, "idle MB": idle["VmRSS"],
+    out = {"health s": health_s, "ready s": ready_s, "health cpu s": health_cpu, "ready cpu s": ready_cpu,
+           "idle MB": idle["VmRSS"],
            "http p50": float(np.percentile(one, 50)), "http p95": float(np.percentile(one, 95)),
            "peak MB": mem["VmHWM"], "rss MB": mem["VmRSS"], "req/s": sum(ok) / elapsed, "errors": ok.count(False)}
-    print(f"rag serve: /health 200 after {health_s:.2f} s, first /v1/ask returned after {ready_s:.2f} s, RSS then "
+    print(f"rag serve: /health 200 after {health_s:.2f} s, first /v1/ask returned after {ready_s:.2f} s "
+          f"({ready_cpu:.2f} CPU s of the server by then), RSS then "
           f"{out['idle MB']:.0f} MB; {len(one)} /v1/ask one at a time: p50 {out['http p50']:.1f} ms, p95 "
           f"{out['http p95']:.1f} ms; {requests} from {clients} clients: {out['req/s']:.1f} answered/s, errors "
           f"{out['errors']}; peak RSS (VmHWM) {out['peak MB']:.0f} MB, RSS at end {out['rss MB']:.0f} MB", flush=True)
     return out
 
 
+def code_version() -> str:
+    """The commit measured: of ROOT's git checkout (with '+changes' if its tree differs), or of the COMMIT
+    file that `git archive` users write into an exported copy (a fixed version while others edit)."""
+    if (ROOT / "COMMIT").exists():
+        return (ROOT / "COMMIT").read_text().strip()
+    git = lambda *a: subprocess.run(["git", "-C", str(ROOT), *a], check=False, capture_output=True,
+                                    text=True).stdout.strip()
+    return git("rev-parse", "--short", "HEAD") + "+changes" * bool(git("status", "--porcelain", "--", "rag"))
+
+
 def table(rows: list[dict]) -> str:
-    head = ("chunks", "index s", "chunks/s", "chars/s", "index peak MB", "cold ask s", "serve health s",
-            "serve ready s", "p50 ms", "p95 ms", "HTTP p50 / p95 ms", "embed / dense / bm25 / rest p50 ms",
+    head = ("chunks", "index s", "chunks/s", "chars/s", "index peak MB", "cold ask s (CPU s)", "serve health s",
+            "serve ready s (CPU s)", "p50 ms (CPU)", "p95 ms", "HTTP p50 / p95 ms", "embed / dense / bm25 / rest p50 ms",
             "load s", "R@5", "own@5", "serve peak MB", "req/s", "errors")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -268,8 +301,9 @@ def table(rows: list[dict]) -> str:
         first = f"; first {r['cold first']['s']:.2f}" if r["cold first"] else ""
         lines.append(
             f"| {r['indexed chunks']:,} | {r['index s']:.0f}{note} | {r['index chunks/s']:.0f} | "
-            f"{r['index chars/s']:,.0f} | {r['index peak MB']:.0f} | {r['cold s']:.2f}{first} | {r['health s']:.2f} | "
-            f"{r['ready s']:.2f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['http p50']:.1f} / {r['http p95']:.1f} | "
+            f"{r['index chars/s']:,.0f} | {r['index peak MB']:.0f} | {r['cold s']:.2f} ({r['cold cpu s']:.2f}){first} | "
+            f"{r['health s']:.2f} | {r['ready s']:.2f} ({r['ready cpu s']:.2f}) | {r['p50']:.1f} ({r['p50 cpu']:.1f}) | "
+            f"{r['p95']:.1f} | {r['http p50']:.1f} / {r['http p95']:.1f} | "
             f"{r['p50 embed']:.1f} / {r['p50 dense']:.1f} / {r['p50 bm25']:.1f} / {r['p50 rest']:.1f} | "
             f"{r['load s']:.2f} | {r['R@5']:.3f} | {r['own@5']:.3f} | {r['peak MB']:.0f} | {r['req/s']:.1f} | "
             f"{r['errors']} |")
@@ -290,12 +324,13 @@ def main() -> None:
     args = ap.parse_args()
     targets = [int(n) for value in args.chunks for n in value.split(",") if n.strip()]
     s, began = Settings(), dt.datetime.now()
-    head = {"date": f"{began:%Y-%m-%d %H:%M}", "machine": platform.machine(), "cpus": os.cpu_count(),
+    head = {"date": f"{began:%Y-%m-%d %H:%M}", "code": code_version(), "machine": platform.machine(),
+            "cpus": os.cpu_count(),
             "python": platform.python_version(), "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "settings": {"chunk": [s.chunk_size, s.chunk_overlap], "top_k": s.top_k, "candidates": s.candidates,
                          "dense_weight": s.dense_weight}, "data": str(args.data.resolve())}
     print(f"# bench/scale.py, {head['date']}, {head['machine']}, {head['cpus']} CPUs, Python {head['python']}")
-    print(f"# command: {head['command']}")
+    print(f"# command: {head['command']}; code {head['code']}")
     print(f"# settings: chunk {s.chunk_size}/{s.chunk_overlap}, top_k {s.top_k}, candidates {s.candidates}, "
           f"dense_weight {s.dense_weight}; data {head['data']}")
     paragraphs, items = load_squad(args.data.resolve())
