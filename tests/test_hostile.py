@@ -22,7 +22,7 @@ from rag.loaders import load
 from rag.service import Rag
 from rag.types import Chunk, Page
 
-from .files import write_docx, write_pdf
+from .files import write_docx, write_epub, write_pdf, write_pptx, write_xlsx
 
 MB = 1_000_000
 JACK = b"All work and no play makes Jack a dull boy. "
@@ -93,6 +93,16 @@ def write_docx_bomb(path: Path, inflated_mb: int) -> Path:
                     xml.write(block)
                 xml.write(tail)
     template.unlink()
+    return path
+
+
+def write_zip_bomb(path: Path, inflated_mb: int) -> Path:
+    """A real file of a zip-based format (`path` written by its library) with one more member of
+    `inflated_mb` MB, deflated to about 1/1000."""
+    block = JACK * (MB // len(JACK))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as bomb, bomb.open("bomb.xml", "w") as xml:
+        for _ in range(inflated_mb):
+            xml.write(block)
     return path
 
 
@@ -254,3 +264,35 @@ def test_html_that_parses_longer_than_the_time_limit_is_skipped(rag_with, docs):
     (docs / "dense.html").write_text(f"<html><body>{'<b>x</b>' * 200_000}</body></html>", encoding="utf-8")
     index_and_check(rag_with(RAG_MAX_LOAD_SECONDS=0.3), docs,
                     {"dense.html": r"reading took over 0.3 s \(RAG_MAX_LOAD_SECONDS\)"})
+
+
+# --- the other zip-based formats: PPTX, XLSX, EPUB --------------------------------------------------
+ZIPPED = {"deck.pptx": lambda path: write_pptx(path, [["A slide."]]),
+          "sheet.xlsx": lambda path: write_xlsx(path, {"Sheet": [["A cell."]]}),
+          "book.epub": lambda path: write_epub(path, ["<p>A chapter.</p>"])}
+
+
+@pytest.mark.parametrize("name", ZIPPED)
+def test_zip_bomb_in_another_zip_based_format_is_skipped_by_its_declared_size(rag, docs, name):
+    bomb = write_zip_bomb(ZIPPED[name](docs / name), 60)
+    kind = name.rsplit(".", 1)[1].upper()
+    index_and_check(rag, docs, {name: rf"{kind} would unzip to 60 MB, over the 50 MB limit \(RAG_MAX_INFLATED_MB\)"})
+    assert peak_mb(lambda: load(bomb, name, 50 * MB)) < 5
+
+
+@pytest.mark.parametrize("name", ZIPPED)
+def test_zip_bomb_in_another_zip_based_format_lying_about_its_size_is_inflated_only_up_to_the_lie(rag, docs, name):
+    bomb = lie_about_size(write_zip_bomb(ZIPPED[name](docs / name), 60), "bomb.xml", 20_000)
+    index_and_check(rag, docs, {name: "could not be read .*Bad CRC-32"})
+    assert peak_mb(lambda: load(bomb, name, 50 * MB)) < 10
+
+
+def test_a_csv_over_the_text_limit_is_skipped(rag_with, docs):
+    (docs / "big.csv").write_text("id,name\n" + "".join(f"{i},item {i}\n" for i in range(2000)), encoding="utf-8")
+    index_and_check(rag_with(RAG_MAX_FILE_CHARS=10_000), docs,
+                    {"big.csv": r"over 10,000 characters of text \(RAG_MAX_FILE_CHARS\)"})
+
+
+def test_a_csv_cell_of_megabytes_is_skipped(rag, docs):
+    (docs / "cell.csv").write_text('a,b\n1,"' + "x" * 2_000_000 + '"\n', encoding="utf-8")
+    index_and_check(rag, docs, {"cell.csv": "CSV could not be read .*field larger than field limit"})

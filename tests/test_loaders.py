@@ -1,10 +1,11 @@
 
 import pytest
 
-from rag.errors import LoadError
-from rag.loaders import discover, load
+from rag.errors import LoadError, LoadWarning
+from rag.loaders import discover, load, ocr
+from rag.loaders.pdf import char_boxes
 
-from .files import write_docx, write_html, write_pdf
+from .files import write_docx, write_epub, write_html, write_pdf, write_pptx, write_scanned_pdf, write_xlsx
 
 MB = 1_000_000
 
@@ -44,9 +45,14 @@ def test_docx_paragraphs_are_loaded(tmp_path):
     ("binary.txt", bytes(range(256)) * 10, "binary"),
     ("latin1.txt", "café".encode("latin-1"), "not valid UTF-8"),
     ("empty.md", b"", "no text found"),
+    ("empty.csv", b"", "no text found"),
     ("blank.txt", b"  \n\n \t", "no text found"),
     ("truncated.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog", "PDF could not be read"),
     ("notzip.docx", b"this is not a zip archive", "DOCX could not be read"),
+    ("notzip.pptx", b"this is not a zip archive", "PPTX could not be read"),
+    ("notzip.xlsx", b"this is not a zip archive", "XLSX could not be read"),
+    ("notzip.epub", b"this is not a zip archive", "EPUB could not be read"),
+    ("latin1.csv", "café;1".encode("latin-1"), "not valid UTF-8"),
     ("image.png", b"\x89PNG\r\n", "unsupported file type"),
 ])
 def test_broken_files_raise_a_load_error_with_a_reason(tmp_path, name, content, reason):
@@ -72,3 +78,88 @@ def test_discover_walks_folders_in_order_and_skips_hidden_files(tmp_path):
 def test_discover_takes_a_single_file_relative_to_its_folder(tmp_path):
     (tmp_path / "one.txt").write_text("x")
     assert list(discover([tmp_path / "one.txt"])) == [(tmp_path, tmp_path / "one.txt")]
+
+
+# --- structure: tables, slides, sheets, chapters --------------------------------------------------
+def test_html_inline_markup_stays_in_its_sentence_and_table_rows_are_lines(tmp_path):
+    write_html(tmp_path / "a.html", "<p>The <b>river</b> is\n long.</p><table><tr><th>Year</th><th>Flow</th></tr>"
+                                    "<tr><td><p>2023</p></td><td>1,200 m³/s</td></tr></table><p>After.</p>")
+    [page] = load(tmp_path / "a.html", "a.html", MB)
+    assert "The river is long.\n\nYear\tFlow\n2023\t1,200 m³/s\n\nAfter." in page.text
+
+
+def test_docx_tables_are_rows_in_document_order(tmp_path):
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Before the table.")
+    table = document.add_table(rows=2, cols=2)
+    for r, row in enumerate([["Item", "Cost"], ["Pump", "$40"]]):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+    document.add_paragraph("After the table.")
+    document.save(str(tmp_path / "a.docx"))
+    [page] = load(tmp_path / "a.docx", "a.docx", MB)
+    assert page.text == "Before the table.\n\nItem\tCost\nPump\t$40\n\nAfter the table."
+
+
+def test_pptx_has_one_page_per_slide_with_its_paragraphs_and_table_rows(tmp_path):
+    write_pptx(tmp_path / "a.pptx", [["Quarterly review", "Sales grew."], ["Outlook"]],
+               table=[["Region", "Q1"], ["North", "12"]])
+    pages = load(tmp_path / "a.pptx", "a.pptx", MB)
+    assert [(p.page, p.text) for p in pages] == [(1, "Quarterly review\n\nSales grew."),
+                                                  (2, "Outlook\n\nRegion\tQ1\nNorth\t12")]
+
+
+def test_xlsx_has_one_page_per_sheet_named_first_with_rows_as_lines(tmp_path):
+    write_xlsx(tmp_path / "a.xlsx", {"Revenue": [["Year", "Amount"], [2023, 1204.5], [None, None]],
+                                      "Notes": [["Audited."]]})
+    pages = load(tmp_path / "a.xlsx", "a.xlsx", MB)
+    assert [(p.page, p.text) for p in pages] == [(1, "Revenue\n\nYear\tAmount\n2023\t1204.5"), (2, "Notes\n\nAudited.")]
+
+
+def test_csv_rows_are_lines_and_a_quoted_line_break_stays_in_its_row(tmp_path):
+    (tmp_path / "a.csv").write_text('name;note\nPump;"needs\na seal"\nValve;ok\n', encoding="utf-8")
+    [page] = load(tmp_path / "a.csv", "a.csv", MB)
+    assert page.text == "name\tnote\nPump\tneeds a seal\nValve\tok" and page.page is None
+
+
+def test_epub_has_one_page_per_chapter(tmp_path):
+    write_epub(tmp_path / "a.epub", ["<h1>One</h1><p>The first <i>chapter</i>.</p>", "<p>The second.</p>"])
+    pages = load(tmp_path / "a.epub", "a.epub", MB)
+    assert [(p.page, p.text) for p in pages] == [(1, "One\n\nThe first chapter."), (2, "The second.")]
+
+
+# --- scanned PDFs ---------------------------------------------------------------------------------
+SCANNED = ["The pump station opened in 1998.", "It serves four villages."]
+
+
+def test_a_scanned_pdf_page_is_read_by_ocr(tmp_path):
+    [page] = load(write_scanned_pdf(tmp_path / "scan.pdf", SCANNED), "scan.pdf", 50 * MB)
+    assert "pump station opened in 1998" in page.text and "four villages" in page.text and page.page == 1
+
+
+def test_without_an_ocr_engine_scanned_pages_are_left_out_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    path = write_scanned_pdf(tmp_path / "mixed.pdf", SCANNED, text_page="A page with a text layer.")
+    with pytest.warns(LoadWarning, match=r"scanned page\(s\) 2 left out: Tesseract OCR is not installed"):
+        pages = load(path, "mixed.pdf", 50 * MB)
+    assert [p.page for p in pages] == [1]
+
+
+def test_a_scan_without_an_ocr_engine_is_refused_naming_the_engine(tmp_path, monkeypatch):
+    monkeypatch.setattr(ocr, "available", lambda: False)
+    with pytest.raises(LoadError, match="no text layer.*Tesseract OCR is not installed"):
+        load(write_scanned_pdf(tmp_path / "scan.pdf", SCANNED), "scan.pdf", 50 * MB)
+
+
+# --- PDF character boxes ----------------------------------------------------------------------------
+def test_char_boxes_are_pdfium_boxes_of_a_span_of_the_stored_text(tmp_path):
+    path = write_pdf(tmp_path / "a.pdf", ["Alpha page text.", "The valve was replaced in March."])
+    page = load(path, "a.pdf", MB)[1]
+    start = page.text.index("valve")
+    boxes = char_boxes(path, 2, start, start + len("valve"))
+    assert len(boxes) == 5
+    assert all(left < right and bottom < top for left, bottom, right, top in boxes)
+    assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)  # left to right on one line
+    assert len({round(box[1]) for box in boxes}) == 1

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from rag.config import Settings
 from rag.errors import LoadError
-from rag.types import Page
 from rag.loaders.ebook import load_epub
 from rag.loaders.limits import Budget
 from rag.loaders.markup import load_html
@@ -25,6 +24,7 @@ from rag.loaders.sheets import load_csv, load_xlsx
 from rag.loaders.slides import load_pptx
 from rag.loaders.text import load_text
 from rag.loaders.word import load_docx
+from rag.types import Page
 
 LOADERS: dict[str, Callable[[Path, Budget], list[str]]] = {
     ".txt": load_text, ".md": load_text, ".markdown": load_text, ".csv": load_csv,

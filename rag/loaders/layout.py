@@ -20,6 +20,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 CELL = "\t"  # between the cells of a table row
 ROW = "\n"  # between lines that belong together (table rows, lines set close without being wrapped)
@@ -170,7 +171,7 @@ class _Geometry:
 
     def __init__(self, lines: Sequence[Line]) -> None:
         self.lines = lines
-        pitches = [a.bottom - b.bottom for a, b in zip(lines, lines[1:])
+        pitches = [a.bottom - b.bottom for a, b in pairwise(lines)
                    if not a.is_row and not b.is_row and 0.5 < (a.bottom - b.bottom) / max(a.height, b.height) < 3]
         self.pitch = statistics.median(pitches) if pitches else 0.0
         self.columns: dict[int, float] = {}
