@@ -148,10 +148,15 @@ def _threshold(ctx, param, values: tuple[str, ...]) -> dict[str, float]:
               help="Exit 4 if a metrics.json metric is below VALUE (repeatable).")
 @click.option("--compare", nargs=2, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               metavar="A/metrics.json B/metrics.json", help="Print two runs side by side with deltas, and exit.")
+@click.option("--export", "exports", multiple=True, type=click.Choice(["ragas"]),
+              help="Also write the results for another tool: ragas -> OUT/ragas.jsonl "
+                   "(ragas.EvaluationDataset.from_jsonl).")
 def eval_cmd(testset: Path | None, index_dir: Path | None, docs: Path | None, use_llm: bool, k: int | None,
-             judge: str, out: Path, gates: dict[str, float], compare: tuple[Path, Path] | None) -> None:
-    """Answer every question of TESTSET (.jsonl, .csv or SQuAD .json) and measure retrieval,
-    correctness, citation recall/precision, abstention and latency."""
+             judge: str, out: Path, gates: dict[str, float], compare: tuple[Path, Path] | None,
+             exports: tuple[str, ...]) -> None:
+    """Answer every question of TESTSET and measure retrieval, correctness, citation
+    recall/precision, abstention and latency. TESTSET: .jsonl, .json, .csv or .tsv in rag's format,
+    RAGAS's, DeepEval's, promptfoo's, LlamaIndex's or SQuAD's (read as printed on stderr)."""
     from rag import report
 
     if compare:
@@ -165,16 +170,24 @@ def eval_cmd(testset: Path | None, index_dir: Path | None, docs: Path | None, us
         raise click.UsageError("give a TESTSET, or --compare A B")
     if docs and index_dir:
         raise click.UsageError("give --index or --docs, not both")
-    from rag.evaluate import aggregate, evaluate_file
+    from rag.evaluate import aggregate, evaluate_testset
+    from rag.testsets import read_testset
 
     unknown = sorted(set(gates) - set(aggregate([])))  # named before the run, not after it
     if unknown:
         raise click.BadParameter(f"no such metric: {', '.join(unknown)}", param_hint="--fail-under")
-    evaluation = evaluate_file(testset, _rag(index_dir), docs=docs, use_llm=use_llm, k=k, judge=judge)
-    report.write(evaluation, out)
+    questions = read_testset(testset)
+    click.echo(f"{testset}: {len(questions.items)} questions", err=True)
+    for line in questions.detected.describe():
+        click.echo(f"  {line}", err=True)
+    for warning in questions.detected.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    evaluation = evaluate_testset(questions, _rag(index_dir), docs=docs, use_llm=use_llm, k=k, judge=judge)
+    report.write(evaluation, out, exports)
     for name, value in evaluation.metrics.items():
         click.echo(f"{name:<24} {value}")
-    click.echo(f"wrote {out}/results.jsonl, metrics.json, report.html")
+    click.echo(f"wrote {out}/" + ", ".join(["results.jsonl", "metrics.json", "report.html",
+                                            *(report.EXPORTS[name][0] for name in exports)]))
     below = [f"{name} {evaluation.metrics[name]} < {gate}" for name, gate in gates.items()
              if evaluation.metrics[name] is None or evaluation.metrics[name] < gate]
     if below:

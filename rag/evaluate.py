@@ -17,7 +17,7 @@ from tqdm import tqdm
 from rag.answer.citations import MARKERS, SUPPORT_THRESHOLD, cited_sentences, problems, support
 from rag.metrics import Judge, answer_rank, citation_recall_precision, contains_answer, exact_match, token_f1
 from rag.service import Rag
-from rag.testsets import Item, load_testset, write_corpus
+from rag.testsets import Item, TestSet, read_testset, write_corpus
 from rag.types import Answer, Citation
 
 # metrics.json keys where smaller is better; --compare and the report mark their deltas that way
@@ -109,6 +109,7 @@ def evaluate(rag: Rag, items: list[Item], *, use_llm: bool = False, k: int | Non
         hits, evidence_score, evidence_flag = rag.answerer.evidence(item.question, k)
         row = score(item, answer, [h.chunk.text for h in hits], rag.store.page_text, judged, k)
         row["metrics"] |= {"evidence_score": round(evidence_score, 4), "evidence_flag": evidence_flag}
+        row["retrieved_contexts"] = [h.chunk.text for h in hits]  # what RAGAS's context metrics judge
         results.append(row)
     run = {"questions": len(items), "k": k, "judge": judge, "llm": use_llm,
            "answerer": rag.settings.llm_model if use_llm else "extractive"}
@@ -117,11 +118,17 @@ def evaluate(rag: Rag, items: list[Item], *, use_llm: bool = False, k: int | Non
 
 def evaluate_file(path: Path, rag: Rag, *, docs: Path | None = None, use_llm: bool = False, k: int | None = None,
                   judge: str = "lexical", progress: bool | None = None) -> Evaluation:
-    """A test set file against `rag`'s index, or against a temporary index of `docs` or of the
-    set's own corpus (SQuAD JSON). The file is read and checked whole before anything runs."""
-    corpus, items = load_testset(path)
+    """A test set file: read and checked whole before anything runs, then `evaluate_testset`."""
+    return evaluate_testset(read_testset(path), rag, docs=docs, use_llm=use_llm, k=k, judge=judge, progress=progress)
+
+
+def evaluate_testset(testset: TestSet, rag: Rag, *, docs: Path | None = None, use_llm: bool = False,
+                     k: int | None = None, judge: str = "lexical", progress: bool | None = None) -> Evaluation:
+    """A read test set against `rag`'s index, or against a temporary index of `docs` or of the set's
+    own corpus (SQuAD). `run` says how the set's keys were read and what was not."""
     if docs is not None and not docs.exists():
         raise FileNotFoundError(f"no such folder: {docs}")
+    corpus, items = testset.corpus, testset.items
     if corpus is None and docs is None:
         evaluation = evaluate(rag, items, use_llm=use_llm, k=k, judge=judge, progress=progress)
     else:
@@ -130,6 +137,9 @@ def evaluate_file(path: Path, rag: Rag, *, docs: Path | None = None, use_llm: bo
                           rag.embedder)
             scratch.index([docs if docs is not None else write_corpus(corpus, Path(tmp) / "docs")], progress=progress)
             evaluation = evaluate(scratch, items, use_llm=use_llm, k=k, judge=judge, progress=progress)
-    evaluation.run |= {"testset": str(path), "index": str(docs) if docs else "test set corpus" if corpus
-                       else str(rag.settings.index_dir)}
+    detected = testset.detected
+    evaluation.run |= {"testset": str(testset.path), "index": str(docs) if docs else "test set corpus" if corpus
+                       else str(rag.settings.index_dir),
+                       "format": detected.format, "mapping": detected.mapping, "not_read": detected.ignored,
+                       "warnings": detected.warnings}
     return evaluation

@@ -1,5 +1,6 @@
-"""What `rag eval` leaves in --out: results.jsonl, metrics.json and a self-contained report.html
-(metric table, matplotlib plots inlined as PNG, the worst questions with their cited spans).
+"""What `rag eval` leaves in --out: results.jsonl, metrics.json, a self-contained report.html
+(how the test set was read, metric table, matplotlib plots inlined as PNG, the worst questions with
+their cited spans) and, on request, the results in another tool's format (`--export ragas`).
 The folder is written aside and moved into place at the end, so it is never half-written."""
 
 from __future__ import annotations
@@ -14,20 +15,39 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answer.citations import MARKERS
 from rag.answer.extractive import ABSTAIN_BELOW
 from rag.evaluate import LOWER_IS_BETTER, Evaluation
 
 WORST = 10
 
 
-def write(evaluation: Evaluation, out: Path) -> None:
+def ragas_row(result: dict) -> dict:
+    """One results.jsonl row as a RAGAS SingleTurnSample (`EvaluationDataset.from_jsonl` reads these):
+    the answer without its [n] markers, the retrieved chunks, the first gold answer as the reference."""
+    row = {"user_input": result["question"], "retrieved_contexts": result["retrieved_contexts"],
+           "response": " ".join(MARKERS.sub("", result["answer"]).split())}
+    return row | ({"reference": result["gold"][0]} if result["gold"] else {})
+
+
+EXPORTS = {"ragas": ("ragas.jsonl", ragas_row)}  # --export NAME: (file in --out, one line per result)
+
+
+def write_jsonl(path: Path, rows) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write(evaluation: Evaluation, out: Path, exports: tuple[str, ...] = ()) -> None:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
-        with (staging / "results.jsonl").open("w", encoding="utf-8") as f:
-            for row in evaluation.results:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        write_jsonl(staging / "results.jsonl", evaluation.results)
+        for name in exports:
+            file, convert = EXPORTS[name]
+            write_jsonl(staging / file, map(convert, evaluation.results))
         (staging / "metrics.json").write_text(
             json.dumps({"metrics": evaluation.metrics, "run": evaluation.run}, indent=2), encoding="utf-8")
         (staging / "report.html").write_text(report_html(evaluation), encoding="utf-8")
@@ -147,20 +167,37 @@ def worst_html(rows: list[dict]) -> str:
         spans = "".join(f"<li>[{c['n']}] {esc(_where(c))}: <q>{esc(c['text'])}</q></li>" for c in r["citations"])
         cards.append(f"<div class='q'><b>{esc(r['question'])}</b> <span class='why'>{esc(why)}</span>"
                      f"<p>gold: {esc(gold)}</p><p>answer: {esc(r['answer'])}</p><ul>{spans}</ul></div>")
-    return "".join(cards) or "<p>No question went wrong.</p>"
+    if cards:
+        return "".join(cards)
+    if all(r["answerable"] is None for r in rows):
+        return "<p>No citation went wrong; with no gold answers in the test set, wrong answers can't be found.</p>"
+    return "<p>No question went wrong.</p>"
+
+
+def testset_html(run: dict) -> str:
+    """How the test set's keys were read, and every warning: gold answers that went unread must show."""
+    esc = html.escape
+    if "mapping" not in run:
+        return ""
+    mapping = "".join(f"<li>{esc(what)} &larr; <code>{esc(key)}</code></li>" for what, key in run["mapping"].items())
+    mapping += "".join(f"<li>not read: <code>{esc(key)}</code> ({esc(what)})</li>"
+                       for key, what in run.get("not_read", {}).items())
+    warnings = "".join(f"<p class='why'>warning: {esc(w)}</p>" for w in run.get("warnings", []))
+    return f"<h2>Test set</h2><p>{esc(run['format'])}</p><ul>{mapping}</ul>{warnings}"
 
 
 def report_html(evaluation: Evaluation) -> str:
     esc = html.escape
     table = "".join(f"<tr><td>{esc(name)}</td><td>{esc(str(value))}</td></tr>"
                     for name, value in evaluation.metrics.items())
-    run = ", ".join(f"{esc(k)}: {esc(str(v))}" for k, v in evaluation.run.items())
+    run = ", ".join(f"{esc(k)}: {esc(str(v))}" for k, v in evaluation.run.items()
+                    if k not in ("mapping", "not_read", "warnings"))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>rag eval report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}
 table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px}}
 .q{{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:.6em 0}}.why{{color:#b42318}}
 q{{background:#fff3bf}}img{{width:49%;min-width:420px}}</style></head><body>
-<h1>rag eval</h1><p>{run}</p>
+<h1>rag eval</h1><p>{run}</p>{testset_html(evaluation.run)}
 <h2>Metrics</h2><table>{table}</table>
 <h2>Plots</h2>{"".join(plots(evaluation))}
 <h2>Worst questions</h2>{worst_html(evaluation.results)}

@@ -111,7 +111,7 @@ def test_jsonl_csv_and_squad_test_sets_load(tmp_path):
     ("bad.jsonl", '{"question": "ok"}\n\n{"answers": ["x"]}\n', 'line 3: needs a non-empty "question"'),
     ("bad.jsonl", '{"question": "ok", "answers": "x"}\n', "line 1: \"answers\" must be a list"),
     ("bad.jsonl", "", "no questions"),
-    ("bad.csv", "query,answers\nWho?,Ann\n", 'line 1: the header needs a "question" column'),
+    ("bad.csv", "prompt_text,answers\nWho?,Ann\n", "line 1: the header needs a question column"),
     ("bad.csv", "question,answerable\nWho?,maybe\n", 'line 2: "answerable" must be true or false'),
     ("bad.json", '{"version": "v2.0"}', "not SQuAD 2.0 JSON"),
     ("bad.txt", "Who?", "unknown test set format"),
@@ -144,6 +144,18 @@ def test_rag_eval_writes_results_metrics_and_a_report(tmp_path):
     assert metrics["run"]["questions"] == 32 and metrics["metrics"]["citation_validity"] == 1.0
     report = (tmp_path / "out/report.html").read_text(encoding="utf-8")
     assert report.count("data:image/png;base64,") >= 3 and "Worst questions" in report
+
+
+def test_rag_eval_prints_how_it_read_the_test_set_and_exports_for_ragas(tmp_path):
+    (tmp_path / "ragas.csv").write_text("question,ground_truth,answer\n"
+                                        "Who is the Estonian prime minister?,Kaja Kallas,an earlier answer\n",
+                                        encoding="utf-8")
+    done = run("eval", "ragas.csv", "--docs", str(SEEDS), "--out", "out", "--export", "ragas", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "format: RAGAS 0.1" in done.stderr and "gold answers <- ground_truth" in done.stderr
+    assert 'warning: "answer" looks like a gold answer but is not used' in done.stderr
+    sample = json.loads((tmp_path / "out/ragas.jsonl").read_text(encoding="utf-8"))
+    assert sample["reference"] == "Kaja Kallas" and "Kallas" in sample["response"]
 
 
 def test_the_gate_exits_4_naming_the_metrics_below_it(tmp_path):

@@ -1,117 +1,118 @@
-"""Question sets for `rag eval`: our JSONL and CSV formats, and SQuAD 2.0 JSON (its paragraphs
-become the corpus). A bad file is refused whole, with the line that broke it, before any work."""
+"""Question sets for `rag eval`, in the formats other tools write (rag.testsets.formats says which
+keys are read) from JSONL, JSON or CSV files (rag.testsets.files), and SQuAD 2.0 JSON, whose
+paragraphs become the corpus (as do the `context` fields of SQuAD rows from the Hugging Face Hub).
+A bad file is refused whole, with the line that broke it, before any work."""
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InvalidTestSetError
+from rag.testsets.files import Row, csv_rows, json_document, json_rows, jsonl_rows
+from rag.testsets.formats import SQUAD, Detected, Item, detect, item
+
+__all__ = ["Item", "TestSet", "load_jsonl", "load_squad", "load_testset", "read_testset", "write_corpus"]
+SUFFIXES = (".jsonl", ".json", ".csv", ".tsv")
 
 
-@dataclass(frozen=True)
-class Item:
-    question: str
-    answers: list[str]
-    answerable: bool | None  # None: no gold given, only citations and latency are measured
-    source: str | None = None  # the paragraph file a SQuAD question was asked about
+@dataclass
+class TestSet:
+    path: Path
+    corpus: dict[str, str] | None  # {file name: text} when the set brings its documents
+    items: list[Item]
+    detected: Detected
 
 
-def load_testset(path: Path) -> tuple[dict[str, str] | None, list[Item]]:
-    """(the set's own corpus, or None when it is asked about documents given separately; items)."""
+def read_testset(path: Path) -> TestSet:
+    """The set, how its keys were read, and its own corpus if it brings one."""
     path = Path(path)
     if not path.is_file():
         raise InvalidTestSetError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        corpus, items = None, load_jsonl(path)
-    elif suffix == ".csv":
-        corpus, items = None, _load_csv(path)
-    elif suffix == ".json":
-        corpus, items = load_squad(path)
+    if suffix == ".json":
+        data = json_document(path)
+        squad = isinstance(data, dict) and "data" in data
+        testset = squad_testset(path, data) if squad else rows_testset(path, json_rows(path, data))
+    elif suffix == ".jsonl":
+        testset = rows_testset(path, jsonl_rows(path))
+    elif suffix in (".csv", ".tsv"):
+        testset = rows_testset(path, *csv_rows(path))
     else:
-        raise InvalidTestSetError(f"{path}: unknown test set format {suffix!r}; use .jsonl, .csv or SQuAD 2.0 .json")
-    if not items:
+        raise InvalidTestSetError(f"{path}: unknown test set format {suffix!r}; use {', '.join(SUFFIXES)}")
+    if not testset.items:
         raise InvalidTestSetError(f"{path}: no questions in it")
-    return corpus, items
+    return testset
 
 
-def _item(row: dict, where: str, csv_row: bool = False) -> Item:
-    """One question from a JSONL object or a CSV row (whose cells are all strings)."""
-    question = row.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise InvalidTestSetError(f'{where}: needs a non-empty "question"')
-    answers = row.get("answers") or []
-    if csv_row and answers:  # a JSON list, or answers separated by "|"
-        text = answers.strip()
-        try:
-            answers = json.loads(text) if text.startswith("[") else [a.strip() for a in text.split("|")]
-        except json.JSONDecodeError:
-            raise InvalidTestSetError(f'{where}: "answers" looks like a JSON list but is not valid JSON') from None
-    if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-        raise InvalidTestSetError(f'{where}: "answers" must be a list of strings')
-    answers = [a for a in answers if a.strip()]
-    answerable = row.get("answerable")
-    if csv_row and isinstance(answerable, str):
-        flag = answerable.strip().lower()
-        if flag not in {"", "true", "false", "1", "0", "yes", "no"}:
-            raise InvalidTestSetError(f'{where}: "answerable" must be true or false, not {answerable!r}')
-        answerable = None if not flag else flag in {"true", "1", "yes"}
-    if answerable is None and answers:
-        answerable = True
-    if answerable is not None and not isinstance(answerable, bool):
-        raise InvalidTestSetError(f'{where}: "answerable" must be true or false')
-    return Item(question.strip(), answers, answerable)
+def rows_testset(path: Path, rows: list[Row], columns: list[str] | None = None) -> TestSet:
+    detected = detect(rows, columns)
+    if columns is not None and detected.question not in columns:
+        raise InvalidTestSetError(f'{path}, line 1: the header needs a question column ("question", "user_input", '
+                                  f'"input" or "query"); it has {", ".join(map(repr, columns))}')
+    corpus, sources = hub_squad_corpus(rows) if detected.gold is SQUAD else (None, [None] * len(rows))
+    if corpus is not None:
+        detected.documents = "context"
+        detected.ignored.pop("context", None)
+    return TestSet(path, corpus, [item(where, row, detected, source) for (where, row), source in zip(rows, sources)],
+                   detected)
+
+
+def squad_testset(path: Path, data: object) -> TestSet:
+    corpus, items = load_squad(path, data)
+    return TestSet(path, corpus, items, Detected("SQuAD 2.0 JSON", "question", SQUAD, ["answers"], "is_impossible",
+                                                 "data → paragraphs → context"))
+
+
+def load_testset(path: Path) -> tuple[dict[str, str] | None, list[Item]]:
+    """(the set's own corpus, or None when it is asked about documents given separately; items)."""
+    testset = read_testset(path)
+    return testset.corpus, testset.items
 
 
 def load_jsonl(path: Path) -> list[Item]:
-    items = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InvalidTestSetError(f"{path}, line {n}: not valid JSON ({e.msg})") from None
-        if not isinstance(row, dict):
-            raise InvalidTestSetError(f"{path}, line {n}: expected a JSON object")
-        items.append(_item(row, f"{path}, line {n}"))
-    return items
+    """The questions of a JSONL file whatever its name (`rag ask --batch`)."""
+    rows = jsonl_rows(Path(path))
+    detected = detect(rows)
+    return [item(where, row, detected) for where, row in rows]
 
 
-def _load_csv(path: Path) -> list[Item]:
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or "question" not in reader.fieldnames:
-            raise InvalidTestSetError(f'{path}, line 1: the header needs a "question" column '
-                               f'(and optionally "answers", "answerable")')
-        return [_item(row, f"{path}, line {reader.line_num}", csv_row=True) for row in reader]
+def paragraph_name(title: object, n: int) -> str:
+    """Paragraphs are named after their article and numbered in order (Normans_p000.txt, …,
+    Rhine_p061.txt), as a user's files would be named after their subject."""
+    stem = re.sub(r"[^\w()-]+", "_", str(title or "article")).strip("_")
+    return f"{stem}_p{n:03d}.txt"
 
 
-def load_squad(path: Path) -> tuple[dict[str, str], list[Item]]:
-    """({file name: paragraph text}, items). Paragraphs are named after their article and numbered in
-    order (Normans_p000.txt, …, Rhine_p061.txt), as a user's files would be named after their subject."""
+def load_squad(path: Path, data: object = None) -> tuple[dict[str, str], list[Item]]:
+    """({file name: paragraph text}, items) of a SQuAD 2.0 JSON file."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json_document(Path(path)) if data is None else data
         paragraphs: dict[str, str] = {}
         items: list[Item] = []
         for article in data["data"]:
-            title = re.sub(r"[^\w()-]+", "_", str(article.get("title") or "article")).strip("_")
             for para in article["paragraphs"]:
-                name = f"{title}_p{len(paragraphs):03d}.txt"
+                name = paragraph_name(article.get("title"), len(paragraphs))
                 paragraphs[name] = para["context"]
                 for qa in para["qas"]:
                     answerable = not qa.get("is_impossible") and bool(qa["answers"])
                     items.append(Item(qa["question"], [a["text"] for a in qa["answers"]] if answerable else [],
                                       answerable, name))
-    except json.JSONDecodeError as e:
-        raise InvalidTestSetError(f"{path}, line {e.lineno}: not valid JSON ({e.msg})") from None
     except (KeyError, TypeError) as e:
         raise InvalidTestSetError(f"{path}: not SQuAD 2.0 JSON (data → paragraphs → context, qas; missing {e})") from None
     return paragraphs, items
+
+
+def hub_squad_corpus(rows: list[Row]) -> tuple[dict[str, str] | None, list[str | None]]:
+    """SQuAD rows from the Hugging Face Hub carry their paragraph (`context`, `title`): the paragraphs
+    become the corpus as SQuAD JSON's do. (None, no sources) when the rows carry none."""
+    if not all(isinstance(row.get("context"), str) for _, row in rows):
+        return None, [None] * len(rows)
+    names: dict[str, str] = {}  # paragraph text -> file name
+    for _, row in rows:
+        names.setdefault(row["context"], paragraph_name(row.get("title"), len(names)))
+    return {name: text for text, name in names.items()}, [names[row["context"]] for _, row in rows]
 
 
 def write_corpus(paragraphs: dict[str, str], folder: Path) -> Path:
