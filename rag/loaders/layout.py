@@ -40,6 +40,7 @@ BULLET = re.compile(r"[•●○◦▪■□➢✓✔*·o\-–—]")
 NUMBERED = re.compile(r"\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})[.)]|\d{1,3}(?:\.\d{1,3})+\.?|\([a-zA-Z0-9]{1,4}\)")
 HYPHEN_BREAK = re.compile(r"[^\W\d_][-\u2010\u00ad]$")  # a letter then a hyphen: a word broken at the line end
 WHITESPACE = re.compile(r"\s+")
+COUNTER = re.compile(r"[a-z].*#|#.*[a-z]")  # a running key of words and a number: "page # of #"
 LEADERS = re.compile(r" ?(?:\. ?){4,}|…{2,}")  # dot leaders of a table of contents
 
 
@@ -141,25 +142,31 @@ def _in_margin(line: Line, page: PageLayout) -> bool:
     return middle >= page.top - zone or middle <= page.bottom + zone
 
 
-def _margin_keys(page: PageLayout) -> Iterable[tuple[Line, list[str]]]:
+def _margin_keys(page: PageLayout) -> Iterable[tuple[Line, str, list[str]]]:
+    """Each line in the page's margins with its key and its cells' keys."""
     for line in page.lines:
         if _in_margin(line, page):
-            yield line, [running_key(page.text[s:e]) for s, e in line.cells]
+            cells = [page.text[s:e] for s, e in line.cells]
+            yield line, running_key(" ".join(cells)), [running_key(cell) for cell in cells]
 
 
 def running_keys(pages: Sequence[PageLayout]) -> set[str]:
-    """Cell texts (digits aside) that sit in the top or bottom margin of many pages: running headers,
-    footers and page numbers. Counted per cell, as a footer often holds the page number in a cell of
-    its own ("Page 2 of 3 | DEN08WA042")."""
+    """Lines and cells (digits aside) that sit in the top or bottom margin of many pages: running
+    headers, footers and page numbers. Cells count on their own, as a footer often holds the page
+    number in a cell of its own ("Page 2 of 3 | DEN08WA042"), and so do whole lines, as the same
+    footer may come out in one cell on some pages and in two on others."""
     seen: Counter[str] = Counter()
     for page in pages:
-        seen.update({key for _, keys in _margin_keys(page) for key in keys})
+        seen.update({key for _, line, cells in _margin_keys(page) for key in [line, *cells]})
     needed = max(2, math.ceil(RUNNING_SHARE * len(pages)))
     return {key for key, count in seen.items() if count >= needed}
 
 
 def _without_running(page: PageLayout, keys: set[str]) -> list[Line]:
-    running = {id(line) for line, cells in _margin_keys(page) if all(key in keys for key in cells)}
+    """Lines in the margins that are running lines, made of running cells, or that hold a running page
+    counter ("Page # of #") beside a header that changes within the document."""
+    running = {id(line) for line, key, cells in _margin_keys(page)
+               if key in keys or all(c in keys for c in cells) or any(c in keys and COUNTER.search(c) for c in cells)}
     return [line for line in page.lines if id(line) not in running]
 
 
