@@ -1,6 +1,7 @@
 
 import pytest
 
+from rag.config import Settings
 from rag.errors import LoadError, LoadWarning
 from rag.loaders import discover, load, ocr
 from rag.loaders.pdf import char_boxes
@@ -144,6 +145,13 @@ def test_without_an_ocr_engine_scanned_pages_are_left_out_with_a_warning(tmp_pat
     path = write_scanned_pdf(tmp_path / "mixed.pdf", SCANNED, text_page="A page with a text layer.")
     with pytest.warns(LoadWarning, match=r"scanned page\(s\) 2 left out: Tesseract OCR is not installed"):
         pages = load(path, "mixed.pdf", 50 * MB)
+    assert [p.page for p in pages] == [1]
+
+
+def test_scanned_pages_still_unread_at_the_time_limit_are_left_out_with_a_warning(tmp_path):
+    path = write_scanned_pdf(tmp_path / "mixed.pdf", SCANNED, text_page="A page with a text layer.")
+    with pytest.warns(LoadWarning, match=r"scanned page\(s\) 2 left out: reading took over 0.5 s"):
+        pages = load(path, "mixed.pdf", 50 * MB, Settings(max_load_seconds=0.5))  # OCR of an A4 page takes longer
     assert [p.page for p in pages] == [1]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+import subprocess
 import threading
 import warnings
 import zlib
@@ -231,7 +232,7 @@ def _with_ocr(doc: Any, layouts: list[PageLayout], scanned: list[int], budget: B
         page.close()
         try:
             layouts[i] = ocr.read_page(image, left, top, bottom, budget.seconds_left)
-        except RuntimeError:  # pytesseract's timeout
+        except subprocess.TimeoutExpired:
             return _unread(layouts, scanned[n:], budget.over_time(), budget)
         budget.spend(layouts[i].text)
     return layouts
