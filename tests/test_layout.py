@@ -68,6 +68,13 @@ def test_words_hyphenated_at_a_line_end_are_joined():
     assert "\ufffe" not in page
 
 
+def test_a_hyphen_left_at_a_line_end_stays_and_joins_the_word():
+    text = "Results are sent by e-\r\nmail to the sponsor."
+    wrapped = [Line(((0, 22),), 72, 540, 700, 688, 60, 72), Line(((24, 44),), 72, 200, 686, 674, 25, 72)]
+    [page] = clean_document([PageLayout(text, wrapped, 792, 0)])
+    assert page.text == "Results are sent by e-mail to the sponsor."
+
+
 def test_text_wrapped_inside_a_narrow_table_cell_is_joined():
     page = cleaned("hhs_table")[0]
     assert ("By 2026, establish a formalized funding pathway for the development, validation, and regulatory "

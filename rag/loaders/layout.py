@@ -38,7 +38,7 @@ Block = str | Table  # a paragraph, or a table's rows of cells
 
 BULLET = re.compile(r"[•●○◦▪■□➢✓✔*·o\-–—]")
 NUMBERED = re.compile(r"\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})[.)]|\d{1,3}(?:\.\d{1,3})+\.?|\([a-zA-Z0-9]{1,4}\)")
-HYPHEN_BREAK = re.compile(r"[^\W\d_][-\u2010\u00ad]$")  # a letter then a hyphen: a word broken at the line end
+HYPHENS = "-\u2010\u00ad"
 WHITESPACE = re.compile(r"\s+")
 COUNTER = re.compile(r"[a-z].*#|#.*[a-z]")  # a running key of words and a number: "page # of #"
 LEADERS = re.compile(r" ?(?:\. ?){4,}|…{2,}")  # dot leaders of a table of contents
@@ -306,19 +306,12 @@ def clean_page(page: PageLayout, keys: set[str]) -> Cleaned:
 
 
 def _join_wrapped(out: _Builder, text: str, above: Line, below: Line) -> None:
-    """A space between the two lines, or nothing after a word broken by a hyphen (which is dropped)."""
-    end = above.cells[-1][1]
-    if HYPHEN_BREAK.search(text, max(end - 2, 0), end) and text[below.cells[0][0]].islower():
-        _drop_last_char(out)
-    elif text[end - 1] != SOFT_HYPHEN:
+    """A space between the two lines; nothing after a hyphen followed by a lower-case letter, which
+    joins the word. PDFium's soft hyphen (a word it found broken) is dropped; a hyphen it left in place
+    is kept, as it most likely belongs to the word ("e-mail", "5-point")."""
+    last = text[above.cells[-1][1] - 1]
+    if last != SOFT_HYPHEN and not (last in HYPHENS and text[below.cells[0][0]].islower()):
         out.put(" ")
-
-
-def _drop_last_char(out: _Builder) -> None:
-    at, src, length = out.runs[-1]
-    out.runs[-1] = (at, src, length - 1)
-    out.parts[-1] = out.parts[-1][:-1]
-    out.size -= 1
 
 
 def clean_document(pages: Sequence[PageLayout]) -> list[Cleaned]:
