@@ -201,18 +201,29 @@ def eval_cmd(testset: Path | None, index_dir: Path | None, docs: Path | None, us
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @index_option
 def serve_cmd(host: str, port: int, index_dir: Path | None) -> None:
-    """Serve the chat UI at / and the HTTP API under /v1 (docs at /docs), index and model loaded once."""
+    """Serve the chat UI at /, the HTTP API under /v1 (docs at /docs) and MCP at /mcp, index and model
+    loaded once."""
     import uvicorn
 
     from rag.api import create_app
 
     rag = _rag(index_dir)
     rag.warm_up()
-    app = create_app(rag)
+    app = create_app(rag, host=host)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"rag is serving {rag.settings.index_dir} ({len(rag.documents())} documents): "
                f"chat at http://{shown}:{port}/ , API docs at http://{shown}:{port}/docs  (Ctrl+C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@cli.command("mcp")
+@index_option
+def mcp_cmd(index_dir: Path | None) -> None:
+    """Serve the MCP tools ask, search and list_documents over stdio, for an assistant that starts
+    this command (`rag serve` serves them over HTTP at /mcp)."""
+    from rag.mcp_server import server
+
+    server(_rag(index_dir)).run("stdio")
 
 
 def main() -> None:

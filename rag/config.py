@@ -44,6 +44,8 @@ class Settings(BaseSettings):
                                                                "`Authorization: Bearer <key>`.")
     max_request_mb: float = Field(1.0, gt=0, description="Largest JSON request body `rag serve` reads (413 above).")
     max_upload_mb: float = Field(200.0, gt=0, description="Largest document upload request, all files together.")
+    openai_sources: bool = Field(True, description="/v1/chat/completions appends a sources block to the content "
+                                                   '(per request: "rag_sources"), for clients that show only it.')
 
     llm_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1) or an Ollama URL.")
     llm_model: str = Field("smollm2", description="Model name the LLM server knows.")

@@ -1,14 +1,18 @@
 """The HTTP API of a real `rag serve` process: REST, server-sent events, the OpenAI-compatible
-endpoint through the official clients, documents, errors and auth."""
+endpoint's shapes and errors (its clients are in test_openai_clients.py), documents, the OpenAPI
+description, and auth."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import subprocess
 
 import httpx
 import pytest
+
+from rag.types import Answer, Chunk, Citation, Hit
 
 from .conftest import SEEDS, seed_index
 from .rag_server import RAG, rag_server
@@ -134,46 +138,140 @@ def test_removing_an_unknown_document_is_404(api):
 
 
 def test_openapi_docs_describe_the_routes(api):
-    assert api.get("/docs").status_code == 200
+    assert api.get("/docs").status_code == 200 and api.get("/redoc").status_code == 200
     paths = api.get("/openapi.json").json()["paths"]
-    assert {"/v1/ask", "/v1/search", "/v1/documents", "/v1/chat/completions", "/v1/models", "/health"} <= set(paths)
+    assert {"/v1/ask", "/v1/search", "/v1/documents", "/v1/chat/completions", "/v1/models", "/v1/models/{model_id}",
+            "/health"} <= set(paths)
+
+
+def response_schema(spec: dict, path: str, method: str, status: str, media: str = "application/json") -> str:
+    return spec["paths"][path][method]["responses"][status]["content"][media]["schema"]["$ref"].rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(("path", "method", "model", "errors"), [
+    ("/v1/ask", "post", "Answer", {"400", "401", "409", "413", "422"}),
+    ("/v1/search", "post", "SearchResult", {"401", "409", "413", "422"}),
+    ("/v1/documents", "get", "Documents", {"401"}),
+    ("/v1/documents", "post", "UploadReport", {"400", "401", "413", "422", "503"}),
+    ("/v1/documents/{source}", "delete", "Removed", {"401", "404", "422", "503"}),
+    ("/health", "get", "Health", set()),
+    ("/v1/chat/completions", "post", "ChatCompletion", {"400", "401", "404", "409", "413", "422"}),
+    ("/v1/models", "get", "ModelList", {"401"}),
+    ("/v1/models/{model_id}", "get", "Model", {"401", "404", "422"}),
+])
+def test_openapi_documents_every_response_model_and_error_status(api, path, method, model, errors):
+    spec = api.get("/openapi.json").json()
+    assert response_schema(spec, path, method, "200") == model
+    assert set(spec["paths"][path][method]["responses"]) - {"200"} == errors
+
+
+def test_openapi_documents_the_event_streams(api):
+    spec = api.get("/openapi.json").json()
+    assert "event: answer" in spec["paths"]["/v1/ask"]["post"]["responses"]["200"]["content"]["text/event-stream"][
+        "example"]
+    assert response_schema(spec, "/v1/chat/completions", "post", "200", "text/event-stream") == "ChatCompletionChunk"
+    assert {"citations", "usage"} <= set(spec["components"]["schemas"]["ChatCompletionChunk"]["properties"])
+
+
+@pytest.mark.parametrize(("documented", "actual"), [
+    ("Answer", lambda: {f.name for f in dataclasses.fields(Answer)}),
+    ("Citation", lambda: {f.name for f in dataclasses.fields(Citation)}),
+    ("Hit", lambda: set(Hit(1, 0.5, Chunk("id", "a.txt", None, 0, 1, "x")).to_dict())),
+])
+def test_the_documented_models_name_every_field_the_faces_send(documented, actual):
+    from rag import schemas
+
+    assert set(getattr(schemas, documented).model_fields) == actual()
 
 
 # --- OpenAI-compatible ---------------------------------------------------------------------
 
-def test_the_openai_client_gets_the_cited_answer_and_the_citations_field(served):
-    from openai import OpenAI
-
-    client = OpenAI(base_url=f"{served}/v1", api_key="unused")
-    assert [m.id for m in client.models.list()] == ["rag"]
-    reply = client.chat.completions.create(model="rag", messages=[{"role": "user", "content": QUESTION}])
-    assert "10,000" in reply.choices[0].message.content
-    answer = {"answer": reply.choices[0].message.content, "citations": reply.model_extra["citations"]}
-    assert_valid_citations(answer)
+def chat(api: httpx.Client, **body) -> httpx.Response:
+    return api.post("/v1/chat/completions", json={"model": "rag", "messages": [{"role": "user", "content": QUESTION}],
+                                                  **body})
 
 
-def test_the_openai_client_streams_and_the_last_chunk_carries_the_citations(served):
-    from openai import OpenAI
-
-    client = OpenAI(base_url=f"{served}/v1", api_key="unused")
-    chunks = list(client.chat.completions.create(model="rag", stream=True,
-                                                  messages=[{"role": "user", "content": QUESTION}]))
-    text = "".join(c.choices[0].delta.content or "" for c in chunks)
-    assert chunks[-1].choices[0].finish_reason == "stop"
-    assert_valid_citations({"answer": text, "citations": chunks[-1].model_extra["citations"]})
+def test_chat_content_is_the_answer_then_the_sources_block(api):
+    reply = chat(api).json()
+    answer = api.post("/v1/ask", json={"question": QUESTION}).json()
+    block = "\n".join(f'[{c["n"]}] {c["source"]}: "{" ".join(c["text"].split())}"' for c in answer["citations"])
+    assert reply["choices"][0]["message"]["content"] == f"{answer['answer']}\n\n{block}"
+    assert reply["citations"] == answer["citations"] and reply["abstained"] is False
 
 
-def test_langchain_chat_openai_works_unchanged(served):
-    from langchain_openai import ChatOpenAI
-
-    model = ChatOpenAI(base_url=f"{served}/v1", api_key="unused", model="rag")
-    assert "10,000" in model.invoke(QUESTION).content
-    assert "10,000" in "".join(chunk.content for chunk in model.stream(QUESTION))
+def test_rag_sources_false_leaves_the_content_bare(api):
+    reply = chat(api, rag_sources=False).json()
+    assert reply["choices"][0]["message"]["content"] == api.post("/v1/ask", json={"question": QUESTION}).json()["answer"]
+    assert reply["citations"]
 
 
-def test_an_unknown_model_is_an_openai_style_404(api):
-    response = api.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
-    assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
+def test_streamed_chat_sends_the_sources_block_as_content_before_the_finish_chunk(api):
+    lines = [line.removeprefix("data: ") for line in chat(api, stream=True).text.split("\n\n") if line]
+    assert lines[-1] == "[DONE]"
+    chunks = [json.loads(line) for line in lines[:-1]]
+    finish = chunks[-1]
+    assert finish["choices"][0]["finish_reason"] == "stop" and finish["citations"] and finish["usage"]["total_tokens"]
+    content = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
+    assert content == chat(api).json()["choices"][0]["message"]["content"]
+    assert chunks[-2]["choices"][0]["delta"]["content"].startswith("\n\n[1] ")
+
+
+def test_include_usage_ends_the_stream_with_an_openai_usage_chunk(api):
+    lines = [line.removeprefix("data: ") for line in chat(api, stream=True, stream_options={"include_usage": True})
+             .text.split("\n\n") if line]
+    chunks = [json.loads(line) for line in lines[:-1]]
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"] == chat(api).json()["usage"]
+    assert all(c["usage"] is None for c in chunks[:-1])
+
+
+def test_an_answer_sent_back_as_history_is_read_without_its_sources():
+    from rag.api.openai_compat import without_sources
+
+    content = 'France will send Mirage jets. [1]\n\n[1] a.txt: "France will send Mirage jets."\n[2] b.pdf, page 3: "x"'
+    assert without_sources(content) == "France will send Mirage jets. [1]"
+    assert without_sources("A list:\n\n[1] is not a source block here") == "A list:\n\n[1] is not a source block here"
+
+
+def test_models_can_be_listed_and_fetched_by_id(api):
+    assert [m["id"] for m in api.get("/v1/models").json()["data"]] == ["rag"]
+    assert api.get("/v1/models/rag").json() == {"id": "rag", "object": "model", "created": 0, "owned_by": "rag"}
+
+
+@pytest.mark.parametrize(("body", "status", "code", "param"), [
+    (b'{"model": "rag", "messages": [', 422, "json_invalid", None),
+    (b'{"model": "rag"}', 422, "missing", "messages"),
+    (json.dumps({"messages": [{"role": "user", "content": "x" * 4001}]}).encode(), 422, "string_too_long", "messages"),
+    (json.dumps({"messages": [{"role": "user", "content": "x" * 20001}, {"role": "user", "content": "ok?"}]}).encode(),
+     422, "string_too_long", "messages.0.content"),
+    (json.dumps({"messages": [{"role": "user", "content": "hi"}] * 52}).encode(), 422, "too_long", "messages"),
+    (json.dumps({"messages": [{"role": "user", "content": "x" * 1_100_000}]}).encode(), 413, "request_too_large", None),
+    (json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode(), 404,
+     "model_not_found", "model"),
+])
+def test_every_openai_route_error_is_an_openai_error_object(api, body, status, code, param):
+    response = api.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert (error["code"], error["param"], error["type"]) == (code, param, "invalid_request_error")
+    assert error["message"]
+
+
+def test_a_wrong_method_or_an_unknown_model_id_is_an_openai_error_object(api):
+    assert api.get("/v1/chat/completions").json()["error"]["code"] == "method_not_allowed"
+    assert api.get("/v1/models/gpt-4o").json()["error"]["code"] == "model_not_found"
+
+
+def test_an_over_long_rest_body_is_a_json_413(api):
+    response = api.post("/v1/ask", json={"question": "x" * 1_100_000})
+    assert response.status_code == 413 and "RAG_MAX_REQUEST_MB" in response.json()["detail"]
+
+
+def test_a_server_set_without_sources_sends_bare_content(tmp_path, embedder):
+    with rag_server(seed_index(tmp_path / "index", embedder), RAG_OPENAI_SOURCES="false") as url, \
+            httpx.Client(base_url=url, timeout=60) as client:
+        content = chat(client).json()["choices"][0]["message"]["content"]
+        assert "\n\n[1] " not in content and "10,000" in content
+        assert "\n\n[1] " in chat(client, rag_sources=True).json()["choices"][0]["message"]["content"]
 
 
 def test_chat_without_a_final_user_message_is_400(api):
@@ -190,9 +288,15 @@ def test_with_an_api_key_every_api_route_needs_it(tmp_path, embedder):
             assert client.post("/v1/ask", json={"question": QUESTION}, headers=headers).status_code == 401
             assert client.get("/v1/documents", headers=headers).status_code == 401
             assert client.get("/v1/models", headers=headers).status_code == 401
+            assert client.get("/openapi.json", headers=headers).status_code == 401
+            assert client.post("/mcp", json={}, headers=headers).status_code == 401
+            refused = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]},
+                                  headers=headers)
+            assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
         good = {"Authorization": "Bearer s3cret"}
         assert client.post("/v1/ask", json={"question": QUESTION}, headers=good).status_code == 200
         assert client.get("/v1/models", headers=good).status_code == 200
+        assert client.get("/docs-assets/swagger-ui.css").status_code == 200  # the docs' library code stays open
 
 
 # --- every face ----------------------------------------------------------------------------
