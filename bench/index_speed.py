@@ -62,8 +62,9 @@ def parse_env(pairs: list[str]) -> dict[str, str]:
     return dict(pair.split("=", 1) for pair in pairs if pair)
 
 
-def run_process(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MB, stdout and stderr); raises if the exit code is not in `ok`."""
+def run_process(command: list[str], env: dict[str, str],
+                ok: tuple[int, ...] = (0,)) -> tuple[float, float, float, str]:
+    """(wall seconds, peak RSS in MB, CPU seconds, stdout and stderr); raises if the exit code is not in `ok`."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(command, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
@@ -74,12 +75,12 @@ def run_process(command: list[str], env: dict[str, str], ok: tuple[int, ...] = (
         text = out.read().decode(errors="replace").strip()
     if proc.returncode not in ok:
         raise SystemExit(f"exit code {proc.returncode}: {' '.join(map(str, command))}\n{text[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, text
+    return seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, text
 
 
 def run(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
     """(wall seconds, peak RSS in MB, last line of stdout); raises if the exit code is not 0."""
-    seconds, rss, text = run_process(command, env)
+    seconds, rss, _, text = run_process(command, env)
     return seconds, rss, (text.splitlines() or [""])[-1]
 
 

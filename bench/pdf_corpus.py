@@ -6,8 +6,9 @@ The recipe: PyPDFLoader per file + RecursiveCharacterTextSplitter(1000, 200) + H
 (bundled all-MiniLM-L6-v2, fp32) + Chroma.from_documents(persist_directory=...); a file PyPDFLoader
 can't read, or reads no text from, is counted as skipped (the recipe indexes nothing of it). Every run
 is a fresh process with a fresh index folder, ours and the recipe interleaved so that load from other
-work hits both alike. Pages/s counts the folder's pages (PDFium's count) for both. Peak RSS is the
-ru_maxrss that os.wait4 reports for each command's process. Needs `pip install langchain-community
+work hits both alike. Pages/s counts the folder's pages (PDFium's count) for both. Peak RSS and CPU
+seconds (user + system, all threads) are what os.wait4 reports for each command's process: on a
+machine shared with other jobs, the CPU seconds vary much less than the wall times. Needs `pip install langchain-community
 pypdf` and `pip install --no-deps langchain-huggingface`. Run from the repo root:
   .venv/bin/python bench/pdf_corpus.py [--folder agency --folder nih ...] [--runs 1]
 """
@@ -81,24 +82,28 @@ def main() -> None:
             folder = (PDFS / name).resolve()
             files, pages = len(list(folder.rglob("*.pdf"))), pages_in(folder)
             print(f"\n## {name}: {files} PDFs, {pages} pages")
-            results: dict[str, list[tuple[float, float]]] = {command: [] for command in commands}
+            results: dict[str, list[tuple[float, float, float]]] = {command: [] for command in commands}
             skipped: dict[str, set[str]] = {command: set() for command in commands}
             for i in range(1, args.runs + 1):
                 for command, (argv, env, ok) in commands.items():
                     with tempfile.TemporaryDirectory(dir=tmp) as index:
-                        seconds, rss, out = run_process([a.format(folder=folder, index=index) for a in argv], env, ok)
-                    results[command].append((seconds, rss))
+                        seconds, rss, cpu, out = run_process([a.format(folder=folder, index=index) for a in argv],
+                                                             env, ok)
+                    results[command].append((seconds, rss, cpu))
                     skipped[command] |= {Path(s).name for s in SKIPPED.findall(out)}
-                    print(f"run {i}  {command:<7} {seconds:7.2f} s  peak RSS {rss:6.0f} MB  | {out.splitlines()[-1]}")
-            medians = {command: statistics.median(s for s, _ in values) for command, values in results.items()}
+                    print(f"run {i}  {command:<7} {seconds:7.2f} s  CPU {cpu:7.2f} s  peak RSS {rss:6.0f} MB  | "
+                          f"{out.splitlines()[-1]}")
+            wall = {command: statistics.median(v[0] for v in values) for command, values in results.items()}
+            cpu = {command: statistics.median(v[2] for v in values) for command, values in results.items()}
             for command, values in results.items():
-                rows.append((name, files, pages, command, medians[command], max(r for _, r in values),
-                             medians["recipe"] / medians[command], sorted(skipped[command])))
-    print("\n| folder | PDFs | pages | command | median s | pages/s | peak RSS MB | recipe ÷ this | skipped |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, files, pages, command, median, rss, ratio, skips in rows:
-        print(f"| {name} | {files} | {pages} | `{command}` | {median:.1f} | {pages / median:.1f} | {rss:.0f} | "
-              f"{ratio:.2f}× | {len(skips)}{': ' + ', '.join(skips) if skips else ''} |")
+                rows.append((name, files, pages, command, wall[command], cpu[command], max(v[1] for v in values),
+                             wall["recipe"] / wall[command], cpu["recipe"] / cpu[command], sorted(skipped[command])))
+    print("\n| folder | PDFs | pages | command | median s | pages/s | CPU s | peak RSS MB | recipe ÷ this (wall) "
+          "| recipe ÷ this (CPU) | skipped |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, files, pages, command, median, cpu_s, rss, ratio, cpu_ratio, skips in rows:
+        print(f"| {name} | {files} | {pages} | `{command}` | {median:.1f} | {pages / median:.1f} | {cpu_s:.1f} | {rss:.0f} "
+              f"| {ratio:.2f}× | {cpu_ratio:.2f}× | {len(skips)}{': ' + ', '.join(skips) if skips else ''} |")
 
 
 if __name__ == "__main__":
