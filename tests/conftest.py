@@ -99,3 +99,4 @@ def served(served_index) -> Iterator[str]:
 
 
 from .llm_servers import dead_url, garbage_url, hanging_url, llm_server  # noqa: E402,F401  (fixtures)
+from .ui_browser import browser, otter_pdf, page, served_pdf  # noqa: E402,F401  (fixtures)

@@ -1,120 +1,211 @@
-"""The Gradio chat mounted at / of a real `rag serve`, in a real browser (Debian's chromium,
-headless, driven by Playwright), and its escaping of document text. gradio_client is in
-test_api.py's every-face test."""
+"""The chat of the Gradio UI, mounted at / of a real `rag serve`, in a real browser (Debian's chromium,
+headless, driven by Playwright): what a reader sees of answers, citations, sources and conversations.
+Each test saves screenshots of the states it checks into tests/screenshots/."""
 
 from __future__ import annotations
 
-import shutil
+import re
 
 import httpx
 import pytest
 
-from rag.types import Answer, Citation
-from ui.render import answer_markdown, sources_html
+from .ui_browser import ANSWER_TIMEOUT, OTTER_QUESTION, ask, screenshot
+
+pytestmark = pytest.mark.server
 
 QUESTION = "How many Ukrainian troops have French forces trained?"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FOLLOW_UP = "and the Mirage jets?"  # short: searched together with the previous question
 
 
-@pytest.mark.server
-def test_in_a_browser_a_citation_click_highlights_the_cited_span(served, tmp_path):
-    from playwright.sync_api import sync_playwright
+def test_a_citation_is_a_link_named_source_n_whose_source_shows_on_hover(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    marker = page.get_by_role("link", name="source 1")
+    marker.hover()
+    preview = page.locator("#cite-preview")
+    preview.wait_for()
+    assert preview.locator("mark").inner_text() == page.locator("#src-1-1 blockquote mark").inner_text()
+    screenshot(page, "citation-hover")
 
-    assert shutil.which(CHROMIUM), "Debian's chromium is needed: `apt-get install chromium` (make test does it)"
+
+def test_clicking_a_citation_marks_its_card_titled_with_the_document_not_its_offsets(served, page):
     expected = httpx.post(f"{served}/v1/ask", json={"question": QUESTION}, timeout=60).json()["citations"][0]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(served)
-            page.locator("#question textarea").fill(QUESTION)
-            page.locator("#ask").click()
-            marker = page.locator('#chat a[href^="#src-"]').last
-            marker.wait_for(timeout=60_000)
-            assert "10,000" in page.locator("#chat").inner_text()
-            marker.click()
-            highlighted = page.locator("#sources .source.active mark")
-            highlighted.wait_for(timeout=10_000)
-            assert highlighted.inner_text() == expected["text"]
-            page.screenshot(path=tmp_path / "cited-answer.png")
-
-            page.locator("#question textarea").fill("What is the boiling point of liquid nitrogen?")
-            page.locator("#ask").click()
-            page.locator("#chat .abstained").wait_for(timeout=60_000)
-        finally:
-            browser.close()
-    assert (tmp_path / "cited-answer.png").stat().st_size > 0
+    page.goto(served)
+    ask(page, QUESTION)
+    page.locator('#chat a.cite[href="#src-1-1"]').click()
+    card = page.locator("#sources .source.active")
+    card.wait_for()
+    assert card.locator("mark").inner_text() == expected["text"]
+    title = card.locator(".title").inner_text()
+    assert "Macron" in title and "aea647" not in title and "characters" not in title  # the seed's first line
+    assert f"characters {expected['start']:,}–{expected['end']:,}" in card.locator(".where").inner_text()
+    screenshot(page, "citation-card")
 
 
-HOSTILE = '<script>alert("x")</script> <img src=x onerror=alert(1)> **bold** [1](javascript:alert(1))'
+def test_the_sources_panel_shows_only_the_latest_answers_sources_until_unfolded(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    ask(page, "Who is the Estonian prime minister?")
+    assert page.locator("#src-2-1").is_visible() and not page.locator("#src-1-1").is_visible()
+    page.get_by_text("Sources of earlier answers (1)").click()
+    page.locator("#src-1-1").wait_for()
+    screenshot(page, "sources-earlier")
 
 
-def hostile_answer() -> Answer:
-    citation = Citation(1, "<b>evil</b>.txt", None, "id", 0, len(HOSTILE), HOSTILE, 1.0)
-    return Answer("<i>q</i>", HOSTILE + " [1]", [citation], False, "extractive")
+def test_a_pdf_citation_shows_its_page_with_a_box_over_the_cited_characters(served, served_pdf, otter_pdf, page):
+    import pypdfium2 as pdfium
+
+    from rag.loaders.pdf import char_boxes
+
+    page.goto(served)
+    ask(page, OTTER_QUESTION)
+    card = page.locator("#sources .source[data-pdf]").first
+    n = card.get_attribute("id").rsplit("-", 1)[1]
+    page.locator(f'#chat a.cite[href="#src-1-{n}"]').click()
+    image = card.locator(".page-frame img")
+    image.wait_for(timeout=ANSWER_TIMEOUT)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert "highlighted" in image.get_attribute("alt")
+    screenshot(page, "chat-pdf")
+
+    number, start, end = (int(card.get_attribute(f"data-{k}")) for k in ("page", "start", "end"))
+    doc = pdfium.PdfDocument(otter_pdf)
+    left, bottom, right, top = doc[number - 1].get_bbox()  # the crop box, inherited or not
+    doc.close()
+    shown = image.bounding_box()
+    sx, sy = shown["width"] / (right - left), shown["height"] / (top - bottom)
+    chars = [(shown["x"] + (x0 - left) * sx, shown["y"] + (top - y1) * sy, shown["x"] + (x1 - left) * sx,
+              shown["y"] + (top - y0) * sy) for x0, y0, x1, y1 in char_boxes(otter_pdf, number, start, end)]
+    boxes = [(b["x"], b["y"], b["x"] + b["width"], b["y"] + b["height"])
+             for b in (h.bounding_box() for h in card.locator(".highlight").all())]
+    assert chars and boxes
+    slack = 1.5  # px: the image's pixel grid
+    for x0, y0, x1, y1 in chars:  # every cited character is under a box...
+        assert any(b[0] - slack <= x0 and x1 <= b[2] + slack and b[1] - slack <= y0 and y1 <= b[3] + slack
+                   for b in boxes), (x0, y0, x1, y1)
+    union = [min(c[0] for c in chars), min(c[1] for c in chars), max(c[2] for c in chars), max(c[3] for c in chars)]
+    for b in boxes:  # ...and no box reaches beyond them
+        assert union[0] - slack <= b[0] and b[2] <= union[2] + slack and union[1] - slack <= b[1] and b[3] <= union[3] + slack
 
 
-def test_document_text_in_an_answer_is_shown_as_text_not_markup():
-    shown = answer_markdown(hostile_answer(), 1)
-    assert "<script>" not in shown and "<img" not in shown and "](javascript" not in shown
-    assert shown.endswith('<a href="#src-1-1" class="cite">[1]</a>')
+def test_copy_gives_the_plain_answer_followed_by_its_sources(served, page):
+    expected = httpx.post(f"{served}/v1/ask", json={"question": QUESTION}, timeout=60).json()
+    page.goto(served)
+    ask(page, QUESTION)
+    page.get_by_role("button", name="Copy answer and sources").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith(expected["answer"] + "\n\nSources:\n")
+    assert "<" not in copied and "\\" not in copied  # no markup, no markdown escapes
+    for c in expected["citations"]:
+        assert f'[{c["n"]}] {c["source"]}' in copied and c["text"] in copied
 
 
-def test_document_text_in_the_sources_panel_is_escaped():
-    shown = sources_html(hostile_answer(), 1, lambda source, page: HOSTILE)
-    assert "<script>" not in shown and "<img" not in shown and "<b>evil" not in shown and "<i>q" not in shown
-    assert "&lt;script&gt;" in shown
+def test_a_conversation_survives_a_reload_with_its_memory(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    page.reload()
+    page.locator("#chat a.cite").first.wait_for()
+    assert QUESTION in page.locator("#chat").inner_text()
+    assert page.locator("#src-1-1").is_visible()
+    ask(page, FOLLOW_UP)  # the memory came back too: the follow-up is read with the first question
+    assert QUESTION in page.locator("#chat .searched").inner_text()
+    screenshot(page, "conversation-after-reload")
 
 
-@pytest.mark.server
-def test_in_a_browser_a_script_inside_a_document_is_shown_not_run(served):
-    from playwright.sync_api import sync_playwright
+def test_a_glued_follow_up_shows_what_was_searched(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    ask(page, FOLLOW_UP)
+    searched = page.locator("#chat .searched").inner_text()
+    assert searched.startswith("Searched:") and QUESTION in searched and FOLLOW_UP in searched
+    assert page.locator("#chat .searched").count() == 1  # not for the first question: searched as typed
+    screenshot(page, "searched-follow-up")
 
+
+def test_new_conversation_clears_the_chat_the_memory_and_the_sources(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    page.get_by_role("button", name="New conversation").click()
+    page.locator("#sources .none").wait_for()
+    assert page.locator("#chat .message").count() == 0
+    ask(page, FOLLOW_UP)
+    assert page.locator("#chat .searched").count() == 0  # nothing to glue it to
+
+
+def test_the_trash_icon_clears_the_memory_too(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    page.locator("#chat").get_by_role("button", name="Clear").click()
+    page.locator("#sources .none").wait_for()
+    ask(page, FOLLOW_UP)
+    assert page.locator("#chat .searched").count() == 0
+
+
+def test_earlier_conversations_are_kept_and_can_be_reopened(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    page.get_by_role("button", name="New conversation").click()
+    page.locator("#sources .none").wait_for()
+    ask(page, "Who is the Estonian prime minister?")
+    page.reload()
+    picker = page.locator("#conversation-picker input")
+    picker.wait_for()
+    picker.click()
+    page.get_by_role("option", name=QUESTION).click()
+    page.locator("#chat").get_by_text(QUESTION).wait_for()
+    assert "Estonian" not in page.locator("#chat").inner_text()
+    screenshot(page, "conversations")
+
+
+def test_on_a_phone_the_box_is_full_width_and_a_source_leads_back_to_the_answer(served, page):
+    from playwright.sync_api import expect
+
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.goto(served)
+    ask(page, QUESTION)
+    box, chat = page.locator("#question").bounding_box(), page.locator("#chat").bounding_box()
+    assert box["width"] >= 0.95 * chat["width"]
+    marker = page.locator("#chat a.cite").first
+    marker.click()
+    back = page.locator("#sources .source.active").get_by_role("link", name="Back to the answer")
+    expect(back).to_be_in_viewport()
+    screenshot(page, "phone-source")
+    back.click()
+    expect(marker).to_be_in_viewport()
+    screenshot(page, "phone-back-to-answer")
+
+
+def test_the_llm_choice_is_visible_with_a_hint_when_none_is_configured(served, page):
+    page.goto(served)
+    mode = page.locator("#mode")
+    mode.wait_for()
+    assert "RAG_LLM_URL" in mode.inner_text()
+
+
+def test_no_untranslated_label_shows(served, page):
+    page.goto(served)
+    ask(page, QUESTION)  # an event has completed: Gradio announces it
+    page.get_by_role("tab", name="Documents").click()
+    page.get_by_role("tab", name="Evaluate").click()
+    shown = page.evaluate("""() => [document.body.innerText, ...[...document.querySelectorAll("*")].flatMap(
+        (el) => ["aria-label", "title", "placeholder", "alt"].map((a) => el.getAttribute(a) || ""))].join("\\n")""")
+    assert not re.search(r"\b(common|chatbot|upload_text|file)\.\w+", shown)
+
+
+def test_in_a_browser_a_script_inside_a_document_is_shown_not_run(served, page):
     hostile = ('The otter festival opens on Friday <script>window.pwned = 1</script> '
                '<img src=x onerror="window.pwned = 2"> with a parade.')
     added = httpx.post(f"{served}/v1/documents", files=[("files", ("otters.md", hostile.encode(), "text/markdown"))],
                        timeout=60)
     assert added.status_code == 200, added.text
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-            try:
-                page = browser.new_page()
-                page.goto(served)
-                page.locator("#question textarea").fill("When does the otter festival open?")
-                page.locator("#ask").click()
-                page.locator('#chat a[href^="#src-"]').last.wait_for(timeout=60_000)
-                page.wait_for_timeout(500)
-                assert page.evaluate("window.pwned") is None
-                assert "<script>" in page.locator("#chat").inner_text()
-                assert "<script>" in page.locator("#sources").inner_text()
-            finally:
-                browser.close()
+        page.goto(served)
+        ask(page, "When does the otter festival open?")
+        page.locator("#chat a.cite").first.click()
+        page.locator("#sources .source.active").wait_for()
+        assert page.evaluate("window.pwned") is None
+        assert "<script>" in page.locator("#chat").inner_text()
+        assert "<script>" in page.locator("#sources").inner_text()
     finally:
         httpx.delete(f"{served}/v1/documents/otters.md", timeout=60)
-
-
-@pytest.mark.server
-def test_in_a_browser_the_evaluate_tab_runs_a_test_set_and_offers_the_results(served, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    from .conftest import DATA
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1400})
-            page.goto(served)
-            page.get_by_role("tab", name="Evaluate").click()
-            page.locator('input[type=file][accept*="jsonl"]').set_input_files(str(DATA / "seed_qa.jsonl"))
-            page.get_by_role("button", name="Run evaluation").click()
-            page.get_by_text("Evaluated 32 questions").wait_for(timeout=120_000)
-            assert "citation_validity" in page.get_by_role("grid").first.inner_text()
-            worst = page.locator("body").inner_text()
-            assert "gold:" in worst or "No question went wrong." in worst  # the worst questions are listed
-            assert page.get_by_text("results.jsonl").first.is_visible()
-            page.screenshot(path=tmp_path / "evaluate.png", full_page=True)
-        finally:
-            browser.close()
