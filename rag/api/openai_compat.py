@@ -128,7 +128,9 @@ def router(rag: Rag) -> APIRouter:
         """`rag` (extractive) and, when an LLM is configured, `rag-llm`."""
         return ModelList(data=[Model(id=m) for m in models()])
 
-    @api.get("/models/{model_id:path}", responses={404: {"model": OpenAIError, "description": "No such model."}})
+    @api.get("/models/{model_id:path}", responses={
+        404: {"model": OpenAIError, "description": "No such model."},
+        422: {"model": OpenAIError, "description": "A malformed request."}})
     def get_model(model_id: str) -> Model:
         return Model(id=known(model_id))
 
@@ -142,8 +144,7 @@ def router(rag: Rag) -> APIRouter:
                              "holding a ChatCompletionChunk, then `data: [DONE]`.",
               "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ChatCompletionChunk"},
                                                 "example": CHUNKS_EXAMPLE}}},
-        400: {"model": OpenAIError, "description": "The last message is not a non-empty user message, or "
-                                                   "`rag-llm` without an LLM configured."},
+        400: {"model": OpenAIError, "description": "The last message is not a non-empty user message."},
         404: {"model": OpenAIError, "description": "Unknown model."},
         409: {"model": OpenAIError, "description": "Nothing is indexed yet."},
         413: {"model": OpenAIError, "description": "The request body is over RAG_MAX_REQUEST_MB."},
