@@ -115,9 +115,9 @@ def test_a_gold_looking_column_of_no_known_format_is_a_warning(tmp_path):
 
 def test_promptfoo_assertions_that_are_not_answers_are_a_warning(tmp_path):
     (tmp_path / "p.csv").write_text('question,__expected1,__expected2\nWho?,contains: Ann,"llm-rubric: polite"\n'
-                                    "When?,1987,not-contains: 1986\n", encoding="utf-8")
+                                    "When?,1987,not-contains: 1986\nWhat?,note: a plain answer,\n", encoding="utf-8")
     testset = read_testset(tmp_path / "p.csv")
-    assert [i.answers for i in testset.items] == [["Ann"], ["1987"]]
+    assert [i.answers for i in testset.items] == [["Ann"], ["1987"], ["note: a plain answer"]]
     assert any("llm-rubric, not-contains" in w for w in testset.detected.warnings)
 
 

@@ -30,6 +30,13 @@ KNOWN = {"answer": "in RAGAS 0.1 sets, the response being judged", "response": "
 # promptfoo assertions whose value is an answer the output should hold (contains-any: any of a list)
 GOLD_ASSERTIONS = {"equals", "contains", "icontains", "starts-with", "contains-any", "icontains-any", "similar",
                    "factuality"}
+# the other promptfoo assertion types: a "type: value" cell of any other word is an answer ("equals")
+OTHER_ASSERTIONS = {"contains-all", "icontains-all", "regex", "is-json", "contains-json", "is-sql", "contains-sql",
+                    "is-xml", "contains-xml", "javascript", "python", "webhook", "llm-rubric", "model-graded-closedqa",
+                    "answer-relevance", "context-faithfulness", "context-recall", "context-relevance", "g-eval",
+                    "levenshtein", "rouge-n", "bleu", "meteor", "perplexity", "perplexity-score", "cost", "latency",
+                    "classifier", "moderation", "select-best", "is-refusal", "is-valid-openai-function-call",
+                    "is-valid-openai-tools-call", "fn", "eval", "grade"}
 ASSERTION = re.compile(r"^(not-)?([a-z][a-z-]*)(?:\([\d.]+\))?:\s*(.*)$", re.DOTALL)
 TRUE, FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
 
@@ -101,12 +108,14 @@ def squad_answers(value: object, where: str, key: str) -> list[str]:
 
 def assertions(value: object, where: str, key: str) -> tuple[list[str], set[str]]:
     """promptfoo: (the answers of gold-like assertions, the types of the others). A CSV cell is one
-    assertion string ("contains: Paris"; no type means equals); `assert` is a list of objects."""
+    assertion string ("contains: Paris"; without a known type it is the answer, as promptfoo's equals);
+    `assert` is a list of objects."""
     answers, other = [], set()
     for assertion in value if isinstance(value, list) else [value]:
         if isinstance(assertion, str):
             match = ASSERTION.match(assertion.strip())
-            negated, kind, text = match.groups() if match else (None, "equals", assertion)
+            known = match and match[2] in GOLD_ASSERTIONS | OTHER_ASSERTIONS
+            negated, kind, text = match.groups() if known else (None, "equals", assertion)
         elif isinstance(assertion, dict) and isinstance(assertion.get("type"), str):
             negated, kind = assertion["type"].startswith("not-"), assertion["type"].removeprefix("not-")
             text = assertion.get("value")
