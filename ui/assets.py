@@ -63,8 +63,8 @@ CSS = """
                                       vertical-align: top; }
 #eval-metrics .explain { font-size: .85em; opacity: .8; }
 #eval-metrics table { max-width: 900px; }
-#eval-plots { display: flex; flex-wrap: wrap; gap: .6em; }
-#eval-plots img { max-width: 100%; width: 560px; height: auto; background: #fff; border-radius: 6px; }
+#eval-plots img { display: inline-block; width: calc(50% - 1em); min-width: 320px; max-width: 100%; height: auto;
+                 margin: .3em; background: #fff; border-radius: 6px; }
 .sr-only { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 @media (max-width: 640px) {
   #ask-row, #conversation-row { flex-wrap: wrap; }
@@ -178,10 +178,10 @@ function label(card) {
     hidden ? "Show page " + card.dataset.page + " with the passage highlighted" : "Hide the page";
 }
 function toHighlight(view) {
-  const first = view.querySelector(".highlight");
-  if (!first) return;
-  view.scrollTop = first.offsetTop - view.clientHeight / 3;
-  view.scrollLeft = first.offsetLeft - 16;
+  const boxes = [...view.querySelectorAll(".highlight")];
+  if (!boxes.length) return;
+  view.scrollTop = boxes[0].offsetTop - view.clientHeight / 3;
+  view.scrollLeft = Math.min(...boxes.map((box) => box.offsetLeft)) - 16;
 }
 async function showPage(card) {
   const view = card.querySelector(".page-view");

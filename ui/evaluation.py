@@ -53,8 +53,9 @@ def metric_row(name: str, value: object) -> tuple[str, str, str]:
     """(plain name, explanation, value as read) for one metrics.json entry."""
     if m := LATENCY.fullmatch(name):
         stage, p = m.groups()
-        kind = "median" if p == "50" else f"{p}th percentile, the slow end"
-        label, explain, unit = STAGES.get(stage, stage), f"{kind} over the questions", "ms"
+        kind = "median" if p == "50" else f"{p}th percentile"
+        label, unit = f"{STAGES.get(stage, stage)}, {kind}", "ms"
+        explain = "half the questions took less" if p == "50" else f"{p}% of the questions took less"
     else:
         label, explain, unit = METRICS.get(name, (name, "", "score"))
     if value is None:
