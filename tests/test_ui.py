@@ -176,6 +176,32 @@ def test_on_a_phone_the_box_is_full_width_and_a_source_leads_back_to_the_answer(
     screenshot(page, "phone-back-to-answer")
 
 
+# WCAG's contrast ratio of an element's text colour against the first opaque background behind it.
+CONTRAST = r"""(el) => {
+  const rgb = (c) => c.match(/[\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                                      .reduce((sum, v, i) => sum + [0.2126, 0.7152, 0.0722][i] * v, 0);
+  let node = el, back = [255, 255, 255];
+  for (; node; node = node.parentElement) {
+    const c = rgb(getComputedStyle(node).backgroundColor);
+    if (c.length < 4 || c[3] === 1) { back = c; break; }
+  }
+  const [hi, lo] = [lum(rgb(getComputedStyle(el).color)), lum(back)].sort((a, b) => b - a);
+  return (hi + 0.05) / (lo + 0.05);
+}"""
+
+
+def test_in_dark_mode_answers_citations_and_sources_stay_readable(served, page):
+    page.goto(f"{served}/?__theme=dark")
+    ask(page, QUESTION)
+    page.locator("#chat a.cite").first.click()
+    page.locator("#sources .source.active").wait_for()
+    for shown in ["#chat a.cite", "#chat .bot .message-content", "#chat button.copy-answer", "#sources .title",
+                  "#sources blockquote", "#sources mark", "#sources .asked"]:
+        assert page.locator(shown).first.evaluate(CONTRAST) >= 4.5, shown  # WCAG AA for text
+    screenshot(page, "dark-mode")
+
+
 def test_the_llm_choice_is_visible_with_a_hint_when_none_is_configured(served, page):
     page.goto(served)
     mode = page.locator("#mode")

@@ -9,7 +9,7 @@ import queue
 import threading
 from dataclasses import dataclass
 
-from rag.errors import RagError
+from rag.errors import IndexNotFoundError, RagError
 from rag.service import Rag
 from rag.types import Answer
 from ui.render import block_text
@@ -74,9 +74,11 @@ def ask_in_background(rag: Rag, question: str, history: list[dict], use_llm: boo
             events.put(("answer", rag.ask(question, history, use_llm=use_llm, on_token=on_token)))
         except Stopped:
             pass  # the tab already says so
+        except IndexNotFoundError:
+            events.put(("error", "nothing is indexed yet: add documents in the Documents tab"))
         except (RagError, ValueError) as e:  # what a user can act on: said in words
             events.put(("error", str(e)))
-        except Exception:
+        except Exception:  # anything else: the trace goes to the log, the reader gets a sentence
             log.exception("answering %r failed", question)
             events.put(("error", "something went wrong while answering; the server log has the details"))
 
