@@ -99,11 +99,23 @@ HEAD = """
     if (card.dataset.pdf) card.dispatchEvent(new CustomEvent("rag:show-page", {bubbles: true}));
   }
 
+  async function toClipboard(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    const area = document.createElement("textarea");  // plain http on another host: the older way
+    area.value = text;
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+
   async function copyAnswer(button) {
     const turn = [...button.classList].find((name) => name.startsWith("turn-"));
     const source = turn && document.getElementById("copy-" + turn.slice(5));
     if (!source) return;
-    await navigator.clipboard.writeText(source.value);
+    await toClipboard(source.value);
     button.textContent = "Copied";
     setTimeout(() => { button.textContent = "Copy answer and sources"; }, 2000);
   }

@@ -16,7 +16,6 @@ PageText = Callable[[str, int | None], str | None]
 CONTEXT_CHARS = 300  # at most this much of the surrounding passage on each side of a cited span
 MARKER = re.compile(r"\[(\d+)\]")
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~])")
-ESCAPE = html.escape
 
 
 def plain(text: str) -> str:
@@ -38,7 +37,7 @@ def answer_from_dict(data: dict) -> Answer:
                           str(c["chunk_id"]), int(c["start"]), int(c["end"]), str(c["text"]), float(c["score"]))
                  for c in data["citations"]]
     return Answer(str(data["question"]), str(data["answer"]), citations, bool(data["abstained"]),
-                  str(data["answerer"]), searched=data.get("searched"),
+                  str(data["answerer"]), searched=None if data.get("searched") is None else str(data["searched"]),
                   warnings=[str(w) for w in data.get("warnings", [])])
 
 
@@ -114,20 +113,21 @@ def where(citation: Citation) -> str:
 
 
 def card_html(c: Citation, turn: int, page_text: PageText) -> str:
-    text = page_text(c.source, c.page) or c.text
-    if text[c.start:c.end] != c.text:  # the document changed since: show the span as it was cited
-        text, start, end = c.text, 0, len(c.text)
-    else:
+    text = page_text(c.source, c.page) or ""
+    current = text[c.start:c.end] == c.text
+    if current:
         start, end = c.start, c.end
+    else:  # the document changed or went since: the span as it was cited, and no page to show
+        text, start, end = c.text, 0, len(c.text)
     lo, hi = passage_bounds(text, start, end)
-    title = ESCAPE(document_title(c.source, page_text)) + (f", page {c.page}" if c.page else "")
-    detail = f"{ESCAPE(c.source)} · {where(c)}characters {c.start:,}–{c.end:,}"
-    passage = (f'{"…" if lo else ""}{ESCAPE(text[lo:start])}<mark>{ESCAPE(text[start:end])}</mark>'
-               f'{ESCAPE(text[end:hi])}{"…" if hi < len(text) else ""}')
-    pdf = c.page is not None and c.source.lower().endswith(".pdf")
+    title = html.escape(document_title(c.source, page_text)) + (f", page {c.page}" if c.page else "")
+    detail = f"{html.escape(c.source)} · {where(c)}characters {c.start:,}–{c.end:,}"
+    passage = (f'{"…" if lo else ""}{html.escape(text[lo:start])}<mark>{html.escape(text[start:end])}</mark>'
+               f'{html.escape(text[end:hi])}{"…" if hi < len(text) else ""}')
+    pdf = current and c.page is not None and c.source.lower().endswith(".pdf")
     page = (f'<button type="button" class="show-page">Show page {c.page} with the passage highlighted</button>'
             f'<div class="page-view" hidden></div>') if pdf else ""
-    return (f'<article class="source" id="src-{turn}-{c.n}" data-source="{ESCAPE(c.source)}" '
+    return (f'<article class="source" id="src-{turn}-{c.n}" data-source="{html.escape(c.source)}" '
             f'data-page="{c.page or 0}" data-start="{c.start}" data-end="{c.end}"{" data-pdf=1" if pdf else ""}>'
             f'<h4 class="title">[{c.n}] {title}</h4><div class="where">{detail}</div>'
             f'<blockquote>{passage}</blockquote>{page}<a href="#chat" class="back">Back to the answer</a></article>')
@@ -142,11 +142,11 @@ def copy_text(answer: Answer) -> str:
 
 
 def turn_html(answer: Answer, turn: int, page_text: PageText) -> str:
-    asked = f'<div class="asked">Sources for <q>{ESCAPE(answer.question)}</q></div>'
+    asked = f'<div class="asked">Sources for <q>{html.escape(answer.question)}</q></div>'
     cards = ("".join(card_html(c, turn, page_text) for c in answer.citations) if not answer.abstained
              else '<p class="none">No sources: the documents don\'t answer this.</p>')
     return (f'<section class="turn">{asked}{cards}'
-            f'<textarea hidden id="copy-{turn}" aria-hidden="true">{ESCAPE(copy_text(answer))}</textarea></section>')
+            f'<textarea hidden id="copy-{turn}" aria-hidden="true">{html.escape(copy_text(answer))}</textarea></section>')
 
 
 def sources_html(answers: list[Answer], page_text: PageText) -> str:
