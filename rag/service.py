@@ -7,7 +7,7 @@ import logging
 import shutil
 import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -195,8 +195,10 @@ class Rag:
         return self._current().retriever.search(question, k)
 
     def ask(self, question: str, history: list[dict] | None = None, *, use_llm: bool = False,
-            k: int | None = None) -> Answer:
-        return self._current().ask(question, history, use_llm=use_llm, k=k)
+            k: int | None = None, on_token: Callable[[str], None] | None = None) -> Answer:
+        """`on_token` sees the LLM's unchecked draft as it streams (the UI shows it as a draft); an
+        exception it raises ends the stream and the call (the UI's Stop)."""
+        return self._current().ask(question, history, use_llm=use_llm, k=k, on_token=on_token)
 
 
 def upload_name(name: str) -> str:
