@@ -173,7 +173,8 @@ class Rag:
             folder.mkdir(parents=True, exist_ok=True)
             for name, data in named.items():
                 (folder / name).write_bytes(data)
-            report = self.index([folder], progress=progress)
+            # only these files: walking the whole uploads folder per upload grows with every upload
+            report = self.index([folder / name for name in named], prune=False, progress=progress)
             for failure in report.failures:
                 Path(failure.path).unlink(missing_ok=True)
         return report
