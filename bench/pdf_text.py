@@ -1,8 +1,9 @@
 """What the layout cleanup does to real PDFs, checked against PDFium's raw text rather than against the
 cleanup's own rules: every PDF under the folders given (default ../shared/data/pdfs) is loaded
 (failures and warnings listed), then on the stored page texts it counts
-- running lines left: lines among the first or last 3 of a raw page that repeat (digits aside) on at
-  least half of the document's pages (and on 3 or more), still found as a line or cell of a stored page;
+- running lines left: a running line is a raw line that (digits aside) is among the first or last 3
+  lines of at least half of the document's pages (and of 3 or more), once on each of them; it is left
+  on a page when the stored page holds it (as a line or a cell) as often as the raw page does;
 - unjoined wraps: a line ending in a lower-case letter, comma or semicolon followed by a line starting
   in lower case, in the raw text and in the stored text;
 and prints a few wrapped sentences before and after. Run from the repo root:
@@ -36,9 +37,18 @@ def key(line: str) -> str:
 def running_lines(raw_pages: list[str]) -> set[str]:
     edges: Counter[str] = Counter()
     for text in raw_pages:
-        lines = [line for line in text.split("\n") if line.strip()]
-        edges.update({key(line) for line in lines[:3] + lines[-3:]})
+        lines = [key(line) for line in text.split("\n") if line.strip()]
+        counts = Counter(lines)
+        edges.update({k for k in lines[:3] + lines[-3:] if counts[k] == 1})
     return {k for k, count in edges.items() if k and count >= max(3, len(raw_pages) / 2)}
+
+
+def left_on(raw: str, stored: str, running: set[str]) -> int:
+    """Running lines of the raw page that the stored page still holds as often."""
+    raw_keys = Counter(key(line) for line in raw.split("\n"))
+    units = [unit for line in stored.split("\n") for unit in ([line] if "\t" not in line else [line, *line.split("\t")])]
+    stored_keys = Counter(key(unit) for unit in units)
+    return sum(1 for k in running if raw_keys[k] and stored_keys[k] >= raw_keys[k])
 
 
 def main() -> None:
@@ -63,8 +73,7 @@ def main() -> None:
         running = running_lines(raw)
         for page in stored:
             pages += 1
-            units = [unit for line in page.text.split("\n") for unit in [line, *line.split("\t")]]
-            left += sum(key(unit) in running for unit in set(units))
+            left += left_on(raw[page.page - 1], page.text, running)
             raw_wraps += len(WRAP.findall(raw[page.page - 1]))
             wraps += len(WRAP.findall(page.text))
             for m in WRAP.finditer(raw[page.page - 1]):
