@@ -5,8 +5,13 @@ import json
 import pytest
 
 from rag.answer.citations import ABSTENTION, cited_sentences, problems
-from rag.answer.extractive import lacks_a_time
+from rag.answer.extractive import widen
+from rag.answer.features import is_heading, is_question
+from rag.answer.qtypes import DEFINITION, OTHER, PAIR, PERSON, PLACE, QUANTITY, REASON, TIME, YESNO, answer_type, spots
+from rag.config import Settings
 from rag.metrics import contains_answer
+from rag.service import Rag
+from rag.types import Answer, Chunk
 
 from .conftest import DATA
 
@@ -85,15 +90,70 @@ def test_asking_with_llm_when_none_is_configured_is_a_clear_error(seed_rag):
         seed_rag.ask("Who is Macron?", use_llm=True)
 
 
-@pytest.mark.parametrize("sentence, lacks", [
-    ("We will use the coming days to finalize the coalition.", True),  # "days" is not a day
-    ("Macron told reporters on Friday in Paris.", False),
-    ("The treaty was signed in 1648.", False),
-    ("It ended three centuries of rule.", False),
+@pytest.mark.parametrize("question, kind", [
+    ("Who is the chief executive of Quillon Ferries?", PERSON),
+    ("What is the name of the Russian Foreign Ministry spokesperson?", PERSON),
+    ("On which day of the week did Macron talk to reporters?", TIME),
+    ("What was the airframe total time at the time of the accident?", TIME),
+    ("How many Ukrainian troops have French forces trained?", QUANTITY),
+    ("What percentage of revenue came from services?", QUANTITY),
+    ("In which city did Macron speak?", PLACE),
+    ("Which two countries suggested sending instructors?", PAIR),
+    ("Why did the Kremlin warn NATO?", REASON),
+    ("Is it an escalation if Ukraine asks France to train soldiers?", YESNO),
+    ("What is a coalition?", DEFINITION),
+    ("What was the pilot making adjustments to?", OTHER),  # the noun before a verb is its subject
 ])
-def test_a_when_question_wants_a_sentence_with_a_time_phrase(sentence, lacks):
-    assert lacks_a_time("On which day of the week did Macron talk to reporters?", sentence) is lacks
+def test_the_kind_of_answer_comes_from_the_question_word_and_its_head_noun(question, kind):
+    assert answer_type(question) == kind
 
 
-def test_a_question_that_does_not_ask_when_wants_no_time_phrase():
-    assert not lacks_a_time("Which country sent fighter jets?", "France will send Mirage 2000 fighter jets.")
+@pytest.mark.parametrize("sentence, kinds", [
+    ("The chief executive is Priya Okonjo.", {PERSON}),
+    ("Macron told reporters on Friday in Paris.", {TIME, PLACE}),
+    ("He will send Mirage 2000 fighter jets.", set()),  # a number in a name counts nothing
+    ("Certificate:\tStudent\tAge:\t17, Male", {QUANTITY}),
+])
+def test_a_sentence_holds_the_kinds_of_answer_spotted_in_it(sentence, kinds):
+    assert kinds <= spots(sentence, "Who runs it, when and where, and how many?")
+    assert not ({QUANTITY} - kinds) & spots(sentence, "How many?")
+
+
+def test_a_yes_no_question_is_answered_by_the_sentence_that_settles_it_not_by_the_question(seed_rag):
+    answer = seed_rag.ask("Is it an escalation if Ukraine asks France to train mobilized soldiers on its soil?")
+    assert "?" not in answer.answer and "No, that does not mean" in answer.answer
+
+
+def test_a_question_or_a_heading_is_never_an_answer_unit():
+    assert is_question("Is it an escalation if Ukraine asks us to train mobilized soldiers on its soil?")
+    assert is_heading("Macron building ‘coalition’ to send troops into Ukraine")
+    assert not is_heading("Revenue\t$ 94,836\t$ 81,797")
+
+
+def test_a_unit_cut_by_its_chunks_start_is_widened_to_the_whole_sentence():
+    page = "The bill stalled. In 2019 it passed, with a strong advocate in Senator Lee. Then it lapsed."
+    start = page.index("with")
+    chunk = Chunk("c", "doc.txt", None, start, len(page), page[start:])
+    widened, s, e = widen(chunk, start, page.index(" Then"), lambda source, page_no: page)
+    assert page[s:e] == "In 2019 it passed, with a strong advocate in Senator Lee."
+    assert widened.text[s - widened.start:e - widened.start] == page[s:e]
+
+
+def test_a_table_row_is_an_answer_unit_and_a_numeric_question_prefers_the_row_with_the_number(tmp_path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "acme-2023-q3.txt").write_text(
+        "Acme quarterly report\n\nRevenue grew in every region during the third quarter.\n"
+        "Segment\tQ3 2023\tQ3 2022\nRevenue\t$ 94,836\t$ 81,797\nOperating income\t$ 23,076\t$ 19,104\n",
+        encoding="utf-8")
+    rag = Rag(Settings(index_dir=tmp_path / "index"), embedder)
+    rag.index([docs], progress=False)
+    answer = rag.ask("What was Acme's operating income in Q3 2023?")
+    assert "23,076" in answer.answer and problems(answer, rag.store.page_text) == []
+
+
+def test_every_sentence_of_an_answer_needs_its_own_marker(seed_rag):
+    answer = seed_rag.ask("How many Ukrainian troops have French forces trained?")
+    cited = answer.citations[0]
+    two = Answer(answer.question, "French forces trained them. Lithuania agreed. [1]", [cited], False, "x")
+    assert any("without its own marker" in p for p in problems(two, seed_rag.store.page_text))

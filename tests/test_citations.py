@@ -48,3 +48,23 @@ def test_an_enforced_answer_passes_the_contract_check(seed_rag):
                         "French forces have already trained around 10,000 Ukrainian troops [2].", hits)
     answer = compose("q", claims, "llm:test")
     assert problems(answer, seed_rag.store.page_text) == []
+
+
+# The case: a 1.5B model's repair round replied with the refusal marker, cited this sentence,
+# and the lexical check passed it because the claim's only content word, "not", is in the span.
+MACRON_SPAN = "“We are not at war with Russia,” Macron said."
+
+
+def test_the_refusal_marker_is_not_supported_by_a_span_that_shares_only_its_negation():
+    assert support("NOT IN DOCUMENTS", MACRON_SPAN) == 0
+
+
+def test_the_refusal_marker_with_a_citation_is_an_unsupported_claim(seed_rag):
+    hits = hits_for(seed_rag, "Is France at war with Russia?")
+    assert any(MACRON_SPAN in h.chunk.text for h in hits)
+    claims, unsupported = enforce("NOT IN DOCUMENTS [1]", hits)
+    assert claims == [] and unsupported == ["NOT IN DOCUMENTS"]
+
+
+def test_a_claim_whose_words_are_absent_from_the_span_is_unsupported():
+    assert support("Macron announced a tax on bananas.", MACRON_SPAN) < 0.8

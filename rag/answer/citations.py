@@ -14,6 +14,8 @@ from rag.types import Answer, Chunk, Citation, Hit
 MARKERS = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 CITED_SENTENCE = re.compile(r"(.+?)((?:\s*\[\d+\])+)(?=\s|$)", re.S)
+VERDICT = re.compile(r"^\W*(yes|no)\b[,.;:!]?\s*", re.I)
+UNIT_LOOKBACK, UNIT_LOOKAHEAD = 2000, 80  # characters around a citation's start read to find its sentence
 SUPPORT_THRESHOLD = 0.8  # share of a claim's content words that its cited spans must contain
 ABSTENTION = "I could not find the answer to this in the documents."
 
@@ -72,7 +74,11 @@ def problems(answer: Answer, page_text: Callable[[str, int | None], str | None])
         text = page_text(c.source, c.page)
         if text is None or text[c.start:c.end] != c.text:
             found.append(f"[{c.n}] is not the verbatim span {c.source}[{c.start}:{c.end}]")
+        elif not starts_a_unit(text, c.start):
+            found.append(f"[{c.n}] starts mid-sentence: {c.text[:40]!r}")
     pairs, trailing = cited_sentences(answer.answer)
+    found += [f"a sentence without its own marker: {s[:60]!r}" for s, _ in pairs
+              if len(sentence_spans(s)) > 1]
     if trailing or not pairs:
         found.append(f"uncited text: {trailing or answer.answer!r}")
     used = {n for _, ns in pairs for n in ns}
@@ -81,11 +87,22 @@ def problems(answer: Answer, page_text: Callable[[str, int | None], str | None])
     return found
 
 
+def starts_a_unit(page: str, start: int) -> bool:
+    """The page's text at `start` begins a sentence, a table row or a list item (a line)."""
+    if start == 0 or page[start - 1] == "\n":
+        return True
+    window = sentence_spans(page, max(0, start - UNIT_LOOKBACK), min(len(page), start + UNIT_LOOKAHEAD))
+    return any(s == start for s, _ in window)
+
+
 # --- checking an LLM's claims --------------------------------------------------------------------
 def support(claim: str, evidence: str) -> float:
     """How far the evidence backs the claim lexically: the share of the claim's content words it
-    contains; 0 when a number or a negation of the claim is missing from it."""
-    claim_terms = content_terms(claim)
+    contains; 0 when a number or a negation of the claim is missing from it, and 0 for a claim with no
+    content word but negations: "NOT IN DOCUMENTS" is not backed by "We are not at war with Russia".
+    A yes/no answer's opening "Yes,"/"No," is its verdict on the question, not a word of the claim."""
+    claim = VERDICT.sub("", claim)
+    claim_terms = content_terms(claim) - NEGATIONS
     if not claim_terms:
         return 0.0
     if not numbers(claim) <= numbers(evidence):

@@ -1,208 +1,214 @@
-"""The default answerer: picks the retrieved sentences that answer the question, verbatim.
+"""The default answerer: picks the retrieved units (sentences, table rows, list items) that answer
+the question, verbatim.
 
-Each sentence of the top chunks is scored by meaning (MiniLM cosine to the question), by how much
-of the question's rare vocabulary it contains (IDF-weighted coverage) and by its chunk's retrieval
-score. The best sentence is the answer; the runner-up joins it when it scores nearly as well.
-Because every answer sentence *is* a source span, its citation is exact by construction."""
+Each unit of the top chunks gets a row of features (rag.answer.features: MiniLM cosine to the
+question, IDF-weighted coverage of the question's words, its chunk's retrieval score, whether it holds
+the kind of answer asked for, its neighbours' coverage, …) and a learned ranker scores it. The best
+unit is the answer; the runner-up joins it when it scores nearly as well. A learned abstainer reads
+the best unit's features and refuses below its operating point. Both models and both operating points
+were fitted on the dev halves of the question sets (bench/fit_abstention.py). Because every answer
+unit *is* a source span, its citation is exact by construction."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.answer.text import (
-    STOPWORDS,
-    content_terms,
-    numbers,
-    sentence_spans,
-    stem,
-    words,
-)
+from rag.answer.citations import starts_a_unit
+from rag.answer.features import RANK_FEATURES, Question, abstain_row, candidate_rows, focus, is_heading, is_question
+from rag.answer.model import weights
+from rag.answer.qtypes import PERSON, QUANTITY, TIME
+from rag.answer.text import STOPWORDS, content_terms, sentence_spans, stem, words
 from rag.types import Chunk, Hit
 
-W_COSINE, W_COVERAGE, W_RETRIEVAL = 0.40, 0.40, 0.20
-RUNNER_UP_MARGIN = 0.06
-NO_TIME = 0.10  # ranking penalty for a sentence with no time phrase when the question asks when
+_TOKEN = re.compile(r"\w+(?:[.,]\d+)*(?:['’]s)?")  # as rag.answer.text.words splits: "4.1.1", "100,000" whole
+PageText = Callable[[str, int | None], str | None]
+WORDY = re.compile(r"[^\W\d_]{2}")  # a unit worth citing has a word in it
+ENDS = re.compile(r"[.!?:;][\"'”’)\]]*$")
+MAX_WIDEN = 600  # characters looked at beyond a cut unit for the rest of its sentence
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """One sentence of a retrieved chunk; start/end are offsets in the chunk's page text."""
+    """One unit of a retrieved chunk; start/end are offsets in the chunk's page text. `score` is the
+    ranker's logit; `row` its features; `context` the unit with its neighbours."""
 
     chunk: Chunk
     start: int
     end: int
     text: str
     score: float
-    cosine: float
-    coverage: float
+    row: np.ndarray = field(compare=False, repr=False)
+    context: str = field(default="", repr=False)
 
-
-def coverage(question_terms: set[str], text: str, idf: Callable[[str], float]) -> float:
-    """Share of the question's IDF mass that the text contains: 1.0 when every rare word is there."""
-    total = sum(idf(t) for t in question_terms)
-    if not total:
-        return 0.0
-    return sum(idf(t) for t in question_terms & content_terms(text)) / total
+    @property
+    def cosine(self) -> float:
+        return float(self.row[0])
 
 
 def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
                    sentence_vectors: Callable[[list[Chunk]], list[np.ndarray]],
-                   idf: Callable[[str], float], asked: str | None = None) -> list[Evidence]:
-    """Every sentence of the hits, best first: by score, less NO_TIME for a sentence without a time
-    phrase when the question asks when ("which day of the week …" then prefers the one saying
-    "Friday"). Counts and names are checked on the answer only, for abstention: ranking by them
-    too let "several allies" pass for the number of trainers. `sentence_vectors` gives each chunk's sentence
-    embeddings, rows in sentence_spans(chunk.text) order (Store.sentence_vectors). Coverage counts
-    the words of `asked`, the part of a follow-up that is new, when it has any; else the question's."""
-    candidates, rows, seen = [], [], set()
+                   idf: Callable[[str], float], asked: str | None = None,
+                   page_text: PageText | None = None) -> list[Evidence]:
+    """Every answerable unit of the hits, best first by the ranker. Questions and headings are left
+    out (they are features of their neighbours, never answers). `sentence_vectors` gives each chunk's
+    unit embeddings, rows in sentence_spans(chunk.text) order (Store.sentence_vectors). The words that
+    count are those of `asked`, the part of a follow-up that is new, when it has any. With
+    `page_text`, a unit cut by its chunk's edge is widened to the whole sentence on the page."""
+    q = Question(question, asked or question, idf)
+    ranker = weights().ranker
+    ranked, seen = [], set()
     for hit, vectors in zip(hits, sentence_vectors([h.chunk for h in hits])):
-        for (s, e), vector in zip(sentence_spans(hit.chunk.text), vectors):
-            where = (hit.chunk.source, hit.chunk.page, hit.chunk.start + s)
-            if where not in seen:  # overlapping chunks repeat sentences
-                seen.add(where)
-                candidates.append((hit, s, e))
-                rows.append(vector)
-    if not candidates:
-        return []
-    q_terms = content_terms(asked or "") or content_terms(question)  # "what did she say?" has no words of its own
-    cosines = np.stack(rows) @ question_vector
-    ranked = []
-    for (hit, s, e), cos in zip(candidates, cosines):
-        sentence = hit.chunk.text[s:e]
-        cov = coverage(q_terms, sentence, idf)
-        score = W_COSINE * float(cos) + W_COVERAGE * cov + W_RETRIEVAL * hit.score
-        ranked.append(Evidence(hit.chunk, hit.chunk.start + s, hit.chunk.start + e, sentence, score, float(cos), cov))
-    kind_asked = asked or question
-    ranked.sort(key=lambda ev: -(ev.score - NO_TIME * lacks_a_time(kind_asked, ev.text)))
+        chunk = hit.chunk
+        spans = sentence_spans(chunk.text)[:len(vectors)]
+        if not spans:
+            continue
+        units = [chunk.text[s:e] for s, e in spans]
+        rows = candidate_rows(q, units, np.asarray(vectors, dtype=float) @ question_vector, hit.score)
+        logits = ranker.logits(rows)
+        for i, ((s, e), unit) in enumerate(zip(spans, units)):
+            where = (chunk.source, chunk.page, chunk.start + s)
+            if where in seen or is_question(unit) or is_heading(unit) or not WORDY.search(unit):
+                continue  # overlapping chunks repeat units; "1." or "—" says nothing
+            seen.add(where)
+            context = " ".join(units[max(i - 1, 0):i + 2])
+            ranked.append(Evidence(chunk, chunk.start + s, chunk.start + e, unit, float(logits[i]), rows[i], context))
+    ranked.sort(key=lambda ev: -ev.score)
+    if page_text is not None and ranked:
+        ranked[:2] = [whole(ev, page_text) for ev in ranked[:2]]
     return ranked
 
 
+def whole(ev: Evidence, page_text: PageText) -> Evidence:
+    """The unit widened to the whole sentence when its chunk's edge cut it (see `widen`)."""
+    chunk, start, end = widen(ev.chunk, ev.start, ev.end, page_text)
+    return ev if chunk is ev.chunk else dataclasses.replace(ev, chunk=chunk, start=start, end=end,
+                                                             text=chunk.text[start - chunk.start:end - chunk.start])
+
+
+def widen(chunk: Chunk, start: int, end: int, page_text: PageText) -> tuple[Chunk, int, int]:
+    """The span page[start:end] of `chunk` widened to the sentence it is part of on the page, with a
+    chunk widened to hold it, when the chunk's edge cut it ("with a strong advocate in Senator …"
+    from a chunk that starts mid-sentence). Only a span at its chunk's edge costs a page read."""
+    cut_start = start == chunk.start and chunk.start > 0
+    cut_end = end == chunk.end and not ENDS.search(chunk.text)
+    if not (cut_start or cut_end):
+        return chunk, start, end
+    page = page_text(chunk.source, chunk.page)
+    if page is None or page[chunk.start:chunk.end] != chunk.text:
+        return chunk, start, end
+    cut_start = cut_start and not starts_a_unit(page, start)
+    cut_end = cut_end and end < len(page) and page[end] != "\n"
+    if not (cut_start or cut_end):
+        return chunk, start, end
+    spans = sentence_spans(page, max(0, start - MAX_WIDEN), min(len(page), end + MAX_WIDEN))
+    new_start = next((s for s, e in spans if s <= start < e), start) if cut_start else start
+    new_end = next((e for s, e in spans if s < end <= e), end) if cut_end else end
+    if new_start > start or new_end < end or (new_start, new_end) == (start, end):
+        return chunk, start, end
+    lo, hi = min(new_start, chunk.start), max(new_end, chunk.end)
+    return dataclasses.replace(chunk, start=lo, end=hi, text=page[lo:hi]), new_start, new_end
+
+
 def select(ranked: list[Evidence]) -> list[Evidence]:
-    """The best sentence, plus the runner-up when it is within RUNNER_UP_MARGIN, in document order."""
+    """The best unit, plus the runner-up when its logit is within the fitted margin, in document order."""
     if not ranked:
         return []
     chosen = [ranked[0]]
-    if len(ranked) > 1 and ranked[0].score - ranked[1].score <= RUNNER_UP_MARGIN:
+    if len(ranked) > 1 and ranked[0].score - ranked[1].score <= weights().runner_up_margin:
         chosen.append(ranked[1])
     return sorted(chosen, key=lambda ev: (ev.chunk.source, ev.chunk.page or 0, ev.start))
 
 
 # --- abstention -------------------------------------------------------------------------------
-# SQuAD 2.0's unanswerable questions are written to look answerable from the same paragraph, so a
-# low score alone catches only a quarter of them. What gives them away is usually one term the
-# evidence lacks: a name or number the question asks about that the passage never mentions, or a
-# polarity word ("not", "least", "lose") the sentence doesn't share. bench/answers.py prints the
-# trade-off curve; the weights and threshold were chosen on squad2_dev and the seed test set
-# together (squad2_dev: ~37% of unanswerables abstained at ~9% false refusals).
-ABSTAIN_BELOW = 0.45
-POLARITY = {"not", "never", "no", "none", "nor", "without", "least", "fewest", "lowest", "worst", "minimum",
-            "lose", "lost", "fail", "failed", "unable", "false"}
-HOW_MANY = re.compile(r"\bhow (many|much)\b", re.I)
-NUMBER_WORDS = {"one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-                "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million", "millions", "billion",
-                "several", "few", "half", "twice", "single", "none"}
-PERSON_NOUNS = ("official|spokesperson|spokesman|spokeswoman|minister|president|leader|person|man|woman|politician|"
-                "author|writer|scientist|player|king|queen|emperor|chancellor|governor|mayor|founder|inventor|"
-                "artist|composer|director|senator|pope|coach|ruler|commander|actor|singer")
-ASKS_WHO = re.compile(r"^\s*(who|whom|whose)\b|\bwho (is|was|are|were|did|does|has|had)\b", re.I)
-ASKS_WHEN = re.compile(r"^\s*when\b|\bwhen (is|was|are|were|did|does|do|will|had|has)\b|\bhow long ago\b|"
-                       r"\b(what|which) (day|date|year|month|time|century|decade|season|period|era)\b", re.I)
-TIME_WORDS = re.compile(
-    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
-    r"august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|today|"
-    r"yesterday|tomorrow|tonight|ago|weekend|spring|summer|autumn|fall|winter|century|centuries|decade|decades|"
-    r"era|age|period|dynasty|reign|week|month|year|years|daily|annually|during|until|since|before|after|"
-    r"\d{2,4}s?|\d+(st|nd|rd|th))\b", re.I)
-ASKS_A_NAME = re.compile(rf"\bname of (the|a|an|his|her|their)\b|\b(which|what)\s+(?:\w+\s+){{0,2}}?({PERSON_NOUNS})s?\b",
-                         re.I)
-
-
 def specific_terms(question: str) -> set[str]:
-    """Numbers and capitalised words (after the first word): what a question is specifically about."""
-    tokens = re.findall(r"[\w'’]+", question)
-    return {_term(t) for i, t in enumerate(tokens) if any(ch.isdigit() for ch in t) or (i > 0 and t[:1].isupper())}
+    """Numbers and capitalised words (after the first word) of the question's focus clause: what it
+    is specifically about. The clause before the focus ("In the NTSB report on the December 8
+    accident near Tallahassee, …") only says where to look, and documents write such things their
+    own way ("12/08/2007", "FL")."""
+    tokens = _TOKEN.findall(focus(question))
+    return {_term(t) for i, t in enumerate(tokens)
+            if t.lower() not in STOPWORDS and (any(ch.isdigit() for ch in t) or (i > 0 and t[:1].isupper()))}
 
 
 def _term(token: str) -> str:
-    """A name as content_terms stems it: "Macron's" -> "macron"."""
-    return stem(re.sub(r"['’]s$", "", token.lower()))
+    """A name as content_terms stems it, accents folded: "Macron's" -> "macron", "Hervé" -> "herve"."""
+    return stem(fold(re.sub(r"['’]s$", "", token.lower())))
+
+
+def fold(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
 
 
 def _mentions(text_terms: set[str], term: str) -> bool:
-    """Stems that share five letters count as one name: Ukraine/Ukrainian, Russia/Russian."""
-    return term in text_terms or (len(term) >= 5 and any(t[:5] == term[:5] for t in text_terms))
+    """Stems that share five letters count as one name (Ukraine/Ukrainian, Russia/Russian), and so do
+    a misspelling one letter off a word of five or more ("Primier League", "Sentanta Sports")."""
+    if term in text_terms or term.isdigit() and any(term in t.split(".") for t in text_terms):
+        return True
+    return len(term) >= 5 and any(t[:5] == term[:5] or one_edit(t, term) for t in text_terms)
 
 
-def lacks_a_count(question: str, sentence: str) -> bool:
-    """'How many/much …' asked, but the sentence holds no number beyond those in the question."""
-    if not HOW_MANY.search(question):
+def one_edit(a: str, b: str) -> bool:
+    """a and b differ by at most one inserted, deleted, replaced or swapped letter."""
+    if abs(len(a) - len(b)) > 1 or a[:1] != b[:1]:
         return False
-    return not (counts(sentence) - numbers(question)) and not (set(words(sentence)) & NUMBER_WORDS)
+    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return a[i + 1:] == b[i + 1:] or a[i:] == b[i + 1:] or a[i + 1:] == b[i:] or a[i:i + 2] == b[i:i + 2][::-1] \
+        and a[i + 2:] == b[i + 2:]
 
 
-def counts(sentence: str) -> set[str]:
-    """Numbers that count something, not those in a name such as "Mirage 2000" or "Windows 10"."""
-    tokens = re.findall(r"[\w,.’'-]+", sentence)
-    return {t.rstrip(".,").replace(",", "") for before, t in zip([""] + tokens, tokens)
-            if t[:1].isdigit() and not before[:1].isupper()}
+def unnamed_terms(question: str, document: str) -> list[str]:
+    """The names and numbers of the question that the document never mentions."""
+    mentioned = {stem(fold(w)) for w in set(words(document)) if w not in STOPWORDS}
+    return sorted(t for t in specific_terms(question) if not _mentions(mentioned, t))
 
 
-def lacks_a_name(question: str, sentence: str) -> bool:
-    """A name was asked for, and the sentence names nobody the question doesn't already.
-
-    'Who …' needs one capitalised word new to the question. 'The name of the …' / 'which official'
-    needs a new word inside a run of capitalised words ("Prime Minister Kaja Kallas"), because a
-    lone one is as often a place: "The Russian Foreign Ministry said … the Ukraine crisis" does not
-    name the ministry's spokesperson. On squad2_dev (bench/answers.py) the who-check refuses 1 of 42
-    answerable who-questions and abstains on 2 of 39 unanswerable ones; the name-check fires on 2 of
-    7 answerable questions, one of which was answered wrongly anyway."""
-    who = ASKS_WHO.search(question)
-    if not (who or ASKS_A_NAME.search(question)):
-        return False
-    asked = content_terms(question)
-    tokens = re.findall(r"[\w'’-]+", sentence)
-    capital = [t[:1].isupper() and t.lower() not in STOPWORDS for t in tokens]
-    for i, token in enumerate(tokens):
-        if capital[i] and not _mentions(asked, _term(token)):
-            in_run = (i > 0 and capital[i - 1]) or (i + 1 < len(tokens) and capital[i + 1])
-            if who or in_run:
-                return False
-    return True
-
-
-def lacks_a_time(question: str, sentence: str) -> bool:
-    """'When …' / 'which day/year …' asked, and the sentence holds no date, day, year or time phrase."""
-    return bool(ASKS_WHEN.search(question)) and not TIME_WORDS.search(sentence)
-
-
-def missing_kind(question: str, sentence: str) -> str | None:
-    """The kind of answer the question wants (a count, a name, a time) that the sentence lacks, if any."""
-    if lacks_a_count(question, sentence):
-        return "a count was asked for, and the evidence gives none"
-    if lacks_a_name(question, sentence):
-        return "a name was asked for, and the evidence names no one new"
-    if lacks_a_time(question, sentence):
-        return "a time was asked for, and the evidence gives none"
+def vetoed(kind: str, best_row: np.ndarray, unnamed: list[str], shares_a_word: bool) -> str | None:
+    """The refusals no score overrides, because they are evidence of absence rather than weak
+    evidence: the best evidence's chunk shares no word with the question ("What is the boiling
+    point of liquid nitrogen?" over a news article); the question names something the retrieved
+    document never mentions; it asks for a number or a date (digits, number words, dates, days) and
+    the best evidence holds none; it asks for someone and the evidence names no one new. A place is
+    left to the abstainer: "in France" does not answer "which city", and telling them apart needs
+    more than a pattern."""
+    if not shares_a_word:
+        return "the evidence shares no word with the question"
+    if unnamed:
+        return f"the documents never mention: {', '.join(unnamed)}"
+    if kind in (QUANTITY, TIME, PERSON) and best_row[RANK_FEATURES.index("kind_missing")]:
+        return f"a {kind} was asked for, and the evidence gives none"
     return None
 
 
-def unsupported_reason(question: str, best: Evidence, document: str, threshold: float = ABSTAIN_BELOW,
+def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],
+          asked: str | None = None) -> tuple[float, str | None]:
+    """(the abstainer's probability that the best evidence, a unit of `document`, answers the
+    question; the veto that refuses it regardless, if any). The kind of answer wanted is read from
+    `asked`, a follow-up's own words, when given."""
+    if not ranked:
+        return 0.0, "nothing retrieved"
+    best = ranked[0]
+    q = Question(question, asked or question, idf)
+    unnamed = unnamed_terms(question, document)
+    runner_up = ranked[1].score if len(ranked) > 1 else best.score - 10.0
+    row = abstain_row(q, best.row, best.score, runner_up, best.text, best.context, best.chunk.text, len(unnamed))
+    shares = bool(content_terms(question) & content_terms(best.chunk.text))
+    return weights().abstainer.probability(row), vetoed(q.kind, best.row, unnamed, shares)
+
+
+def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],
                        asked: str | None = None) -> str | None:
-    """Why the best evidence (a sentence of `document`) does not answer the question, or None.
-    The kind of answer wanted (a count, a name, a time, a negation) is read from `asked`, a follow-up's
-    own words, when given: "How much does it weigh? where do they live?" wants no number."""
-    asked = asked or question
-    if best.score < threshold:
-        return f"best evidence scores {best.score:.2f} < {threshold}"
-    mentioned = content_terms(document)
-    missing = [t for t in specific_terms(question) if not _mentions(mentioned, t)]
-    if missing:
-        return f"the document never mentions: {', '.join(sorted(missing))}"
-    polarity = (set(words(asked)) & POLARITY) - set(words(best.text))
-    if polarity:
-        return f"the evidence lacks: {', '.join(sorted(polarity))}"
-    return missing_kind(asked, best.text)
+    """Why the best evidence does not answer the question (None when it does)."""
+    p, veto = judge(question, ranked, document, idf, asked)
+    threshold = weights().abstain_below
+    if veto:
+        return veto
+    return f"the evidence answers it with probability {p:.2f} < {threshold:.2f}" if p < threshold else None
+
+
+ABSTAIN_BELOW = weights().abstain_below  # what rag eval's report draws its threshold line at

@@ -8,13 +8,15 @@ import time
 from collections.abc import Callable
 
 from rag.answer.citations import Span, abstain, compose, enforce
-from rag.answer.extractive import Evidence, rank_sentences, select, unsupported_reason
-from rag.answer.llm import LLM, REFUSAL, llm_errors
+from rag.answer.extractive import Evidence, judge, rank_sentences, select, unsupported_reason, widen
+from rag.answer.llm import LLM, is_refusal, llm_errors
+from rag.answer.qtypes import YESNO, answer_type
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.retrieval import Retriever
 from rag.types import Answer, Hit
 
+YES_OR_NO = re.compile(r"\W*(yes|no)\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|there|then|"
                        r"one|ones|same|also|else)\b|^(and|but|so|what about|how about)\b", re.I)
 
@@ -45,8 +47,7 @@ class Answerer:
         vector = self.embedder.encode([searched])[0]
         hits = self.retriever.search(searched, k, vector)
         retrieved = time.perf_counter()
-        ranked = rank_sentences(searched, vector, hits, self.retriever.store.sentence_vectors, self.retriever.idf,
-                                asked=asked)
+        ranked = self.rank(searched, vector, hits, asked)
         if use_llm:
             answer = self._llm_answer(searched, asked, hits, ranked, warnings, on_token)
         else:
@@ -58,22 +59,35 @@ class Answerer:
                              "answer": round((done - retrieved) * 1000, 2), "total": round((done - started) * 1000, 2)}
         return answer
 
+    def rank(self, question: str, vector, hits: list[Hit], asked: str | None = None) -> list[Evidence]:
+        """The units of the hits, best first (rag.answer.extractive.rank_sentences)."""
+        store = self.retriever.store
+        return rank_sentences(question, vector, hits, store.sentence_vectors, self.retriever.idf, asked=asked,
+                              page_text=store.page_text)
+
     def evidence(self, question: str, k: int | None = None) -> tuple[list[Hit], float, str | None]:
-        """The hits, the best evidence's score, and why a term check would refuse it regardless of
-        the threshold (None if none would): what `rag eval` measures retrieval and draws the
-        abstention trade-off curve from."""
+        """The hits, the abstainer's probability that the best evidence answers the question, and
+        the veto that refuses it whatever the threshold (None if none does): what `rag eval`
+        measures retrieval and draws the abstention trade-off curve from."""
         vector = self.embedder.encode([question])[0]
         hits = self.retriever.search(question, k, vector)
-        ranked = rank_sentences(question, vector, hits, self.retriever.store.sentence_vectors, self.retriever.idf)
+        ranked = self.rank(question, vector, hits)
         if not ranked:
             return hits, 0.0, "nothing retrieved"
-        best = ranked[0]
-        return hits, best.score, unsupported_reason(question, best, self._page(best), threshold=float("-inf"))
+        return hits, *judge(question, ranked, self._document(ranked[0], ranked), self.retriever.idf)
 
-    def _page(self, evidence: Evidence) -> str:
-        """The whole page an evidence sentence is on: the term checks look for names there."""
-        chunk = evidence.chunk
-        return self.retriever.store.page_text(chunk.source, chunk.page) or chunk.text
+    def _document(self, best: Evidence, ranked: list[Evidence]) -> str:
+        """What was retrieved of the best evidence's document: its name and its pages among the hits.
+        The names and numbers a question uses are looked for there (a PDF's title page names the
+        accident, its table page the figures)."""
+        store = self.retriever.store
+        pages = dict.fromkeys((ev.chunk.source, ev.chunk.page) for ev in ranked if ev.chunk.source == best.chunk.source)
+        return "\n".join([best.chunk.context, *(store.page_text(s, p) or "" for s, p in pages)])
+
+    def _whole(self, span: Span) -> Span:
+        """A cited span starts at a sentence's start: one cut by its chunk's edge is widened."""
+        chunk, start, end = widen(span.chunk, span.start, span.end, self.retriever.store.page_text)
+        return span if chunk is span.chunk else Span(chunk, start, end, span.score)
 
     def _condense(self, question: str, history: list[dict], use_llm: bool,
                   warnings: list[str]) -> tuple[str, str]:
@@ -93,8 +107,8 @@ class Answerer:
     def _extractive(self, question: str, asked: str, ranked: list[Evidence], name: str) -> Answer:
         if not ranked:
             return abstain(question, name)
-        best = ranked[0]
-        if unsupported_reason(question, best, self._page(best), asked=asked):
+        if unsupported_reason(question, ranked, self._document(ranked[0], ranked), self.retriever.idf,
+                              asked=asked):
             return abstain(question, name)
         claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, ev.score)]) for ev in select(ranked)]
         return compose(question, claims, name)
@@ -104,15 +118,18 @@ class Answerer:
         """`on_token` sees the model's first draft as it streams; the returned Answer is what survived
         enforcement (possibly a repaired draft or the extractive fallback), so faces show that last."""
         try:
+            yes_no = answer_type(asked) == YESNO
             draft = self.llm.answer(question, hits, on_token)
-            if REFUSAL.lower() in draft.lower():
-                return abstain(question, self.llm.name)
-            claims, unsupported = enforce(draft, hits)
-            if unsupported or not claims:
-                draft = self.llm.repair(question, hits, draft, unsupported or [draft])
+            for repaired in (False, True):
+                if is_refusal(draft):  # at any stage, however worded: a refusal is an abstention
+                    return abstain(question, self.llm.name)
                 claims, unsupported = enforce(draft, hits)
-            if claims and not unsupported:
-                return compose(question, claims, self.llm.name)
+                undecided = yes_no and not YES_OR_NO.match(draft)
+                if claims and not unsupported and not undecided:
+                    return compose(question, [(claim, [self._whole(span) for span in spans]) for claim, spans in claims],
+                                   self.llm.name)
+                if not repaired:
+                    draft = self.llm.repair(question, hits, draft, unsupported or ([] if claims else [draft]), yes_no)
             warnings.append("the LLM's answer was not supported by the documents; answered extractively")
         except llm_errors() as e:
             warnings.append(f"LLM unavailable ({type(e).__name__}: {str(e)[:120]}); answered extractively")

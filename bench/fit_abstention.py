@@ -1,0 +1,307 @@
+"""Fit the extractive answerer's two models on the dev halves of the question sets, choose their
+operating points there, and show the abstention trade-off on the test halves.
+
+  ranker     a conditional logit (a softmax over each question's candidate units, McFadden 1974) on
+             which unit (sentence, table row, list item) holds a gold answer: it learns exactly the
+             choice the answerer makes, one unit among those of one question. Fitted on the dev
+             halves' answerable questions that have such a unit.
+  margin     the runner-up joins the best unit when its logit is within this margin: the margin with
+             the most SQuAD-dev gold answers in the answer at a median of at most MAX_WORDS words.
+  abstainer  logistic regression: is the question answerable, from its best unit's features (and
+             the names/numbers of the question that its document never mentions)? Fitted on every
+             dev-half question; its threshold is the highest one that refuses at most REFUSE_AT_MOST
+             of the answerable questions of each dev half that has at least MEASURABLE of them
+             (fewer cannot measure it: one of the seed set's 10 is already 10%).
+
+A set of n questions weighs sqrt(n) in both fits (each question 1/sqrt(n)): the held-out sets are
+seed-style questions, SQuAD articles and real filings alike, and SQuAD's 418 dev questions would
+otherwise decide alone, while equal weights would let the seed set's 12 dev questions count as much
+as 418. L2-regularised on standardised features (C = 1).
+
+Writes rag/answer/fitted.py (the constants the answerer loads), prints the test halves' trade-off
+curve per set and draws it to bench/out/abstention.png. Splits as in bench/quality.py.
+
+    .venv/bin/python bench/fit_abstention.py [--sets squad,seed,pdf] [--work /tmp/rag-quality]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pprint
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.linear_model import LogisticRegression
+
+from quality import ROOT, SHARED, Case, indexed, pdf_cases, seed_cases, squad_cases
+from rag.answer.extractive import Evidence, unnamed_terms, vetoed
+from rag.answer.features import ABSTAIN_FEATURES, RANK_FEATURES, Question, abstain_row
+from rag.answer.model import Logistic, weights
+from rag.answer.text import content_terms
+from rag.metrics import contains_answer
+from rag.service import Rag
+from rag.testsets import write_corpus
+
+MAX_WORDS = 27          # SQuAD's target is a median of at most 28 words: one word of headroom
+REFUSE_AT_MOST = 0.09   # the issue allows 10% answerable refused: one point of headroom for new questions
+MEASURABLE = 50         # answerable questions a dev half needs for its refusal rate to bind the threshold
+MARGINS = np.arange(0.0, 3.01, 0.25)
+OUT = ROOT / "bench/out"
+FITTED = ROOT / "rag/answer/fitted.py"
+
+
+@dataclass
+class Asked:
+    """One question with every candidate unit the answerer considered, as it considered them."""
+
+    set: str
+    case: Case
+    question: Question
+    units: list[Evidence]
+    documents: list[str]            # the page of each unit, for the names the question has and it lacks
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def collect(name: str, rag: Rag, cases: list[Case]) -> list[Asked]:
+    answerer = rag.answerer
+    out = []
+    for case in cases:
+        q = case.item.question
+        vector = rag.embedder.encode([q])[0]
+        units = answerer.rank(q, vector, rag.retriever.search(q, vector=vector))
+        asked = Asked(name, case, Question(q, q, rag.retriever.idf), units, [answerer._document(u, units) for u in units])
+        asked.labels = np.array([case.item.answerable and contains_answer(u.text, case.item.answers) for u in units],
+                                dtype=float)
+        out.append(asked)
+    return out
+
+
+def set_weights(data: list[Asked]) -> np.ndarray:
+    """1/sqrt(n) for each question of a set of n, scaled to a mean of 1."""
+    sizes = {name: sum(a.set == name for a in data) for name in {a.set for a in data}}
+    weight = np.array([1.0 / np.sqrt(sizes[a.set]) for a in data])
+    return weight / weight.mean()
+
+
+def fit_ranker(data: list[Asked]) -> Logistic:
+    """The conditional logit: maximise each question's log-probability of its gold units (weighted)."""
+    groups = [a for a in data if a.case.item.answerable and a.units and a.labels.any()]
+    weight = set_weights(groups)
+    rows = np.concatenate([np.stack([u.row for u in a.units]) for a in groups])
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    xs = [(np.stack([u.row for u in a.units]) - mean) / scale for a in groups]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.5 * w @ w, w.copy()  # L2, C = 1
+        for x, a, v in zip(xs, groups, weight):
+            s = x @ w
+            e = np.exp(s - s.max())
+            gold = a.labels > 0
+            total -= v * (np.log(e[gold].sum()) - np.log(e.sum()))
+            grad -= v * ((e * gold) / e[gold].sum() - e / e.sum()) @ x
+        return total, grad
+
+    w = minimize(loss, np.zeros(rows.shape[1]), jac=True, method="L-BFGS-B").x
+    return Logistic(RANK_FEATURES, w, 0.0, mean, scale)
+
+
+def fit_abstainer(rows: np.ndarray, labels: np.ndarray, weight: np.ndarray) -> Logistic:
+    """Answerable or not, classes balanced within the weighted data."""
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
+    scale[scale == 0] = 1.0
+    positive = np.average(labels, weights=weight)
+    balance = np.where(labels > 0, 0.5 / positive, 0.5 / (1 - positive))
+    model = LogisticRegression(C=1.0, max_iter=2000)
+    model.fit((rows - mean) / scale, labels, sample_weight=weight * balance)
+    return Logistic(ABSTAIN_FEATURES, model.coef_[0], float(model.intercept_[0]), mean, scale)
+
+
+def order(asked: Asked, ranker: Logistic) -> tuple[list[int], np.ndarray]:
+    """The units' indices best first under this ranker, and their logits."""
+    logits = ranker.logits(np.stack([u.row for u in asked.units]))
+    return list(np.argsort(-logits, kind="stable")), logits
+
+
+def answer_of(asked: Asked, ranker: Logistic, margin: float) -> tuple[str, int, float, float]:
+    """(answer text, index of the best unit, best logit, runner-up logit) under this ranker and margin."""
+    idx, logits = order(asked, ranker)
+    best = idx[0]
+    second = logits[idx[1]] if len(idx) > 1 else logits[best] - 10.0
+    chosen = [asked.units[best].text] + ([asked.units[idx[1]].text] if logits[best] - second <= margin else [])
+    return " ".join(chosen), best, float(logits[best]), float(second)
+
+
+def abstain_rows(data: list[Asked], ranker: Logistic, margin: float) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The abstainer's rows (NaN when nothing was retrieved), the answers, and which are vetoed."""
+    rows, answers, vetoes = [], [], []
+    for asked in data:
+        if not asked.units:
+            rows.append(np.full(len(ABSTAIN_FEATURES), np.nan))
+            answers.append("")
+            vetoes.append(True)
+            continue
+        text, best, logit, second = answer_of(asked, ranker, margin)
+        unit = asked.units[best]
+        unnamed = unnamed_terms(asked.case.item.question, asked.documents[best])
+        rows.append(abstain_row(asked.question, unit.row, logit, second, unit.text, unit.context, unit.chunk.text,
+                                len(unnamed)))
+        answers.append(text)
+        shares = bool(content_terms(asked.case.item.question) & content_terms(unit.chunk.text))
+        vetoes.append(vetoed(asked.question.kind, unit.row, unnamed, shares) is not None)
+    return np.array(rows), answers, np.array(vetoes)
+
+
+def figures(data: list[Asked], answers: list[str], p: np.ndarray, threshold: float) -> dict:
+    ans = [i for i, a in enumerate(data) if a.case.item.answerable]
+    una = [i for i, a in enumerate(data) if a.case.item.answerable is False]
+    refused = p < threshold
+    return {"gold_in_answer": np.mean([not refused[i] and contains_answer(answers[i], data[i].case.item.answers)
+                                       for i in ans]) if ans else None,
+            "raw_gold_in_answer": np.mean([contains_answer(answers[i], data[i].case.item.answers) for i in ans])
+            if ans else None,
+            "answerable_refused": np.mean(refused[ans]) if ans else None,
+            "unanswerable_abstained": np.mean(refused[una]) if una else None,
+            "median_words": statistics.median(len(answers[i].split()) for i in range(len(data)) if not refused[i])
+            if (~refused).any() else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="squad,seed,pdf")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-quality"))
+    parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev.json")
+    parser.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
+    args = parser.parse_args()
+    wanted = args.sets.split(",")
+    print(f"# bench/fit_abstention.py {time.strftime('%Y-%m-%d')}; command: "
+          f"{' '.join([Path(sys.executable).name, *sys.argv])}")
+    data: list[Asked] = []
+    embedder = None
+    for name in wanted:
+        if name == "squad":
+            paragraphs, cases = squad_cases(args.squad)
+            rag = indexed(args.work, "squad", write_corpus(paragraphs, args.work / "squad-docs"), embedder, {})
+        elif name == "seed":
+            cases, rag = seed_cases(ROOT / "tests/data/seed_qa.jsonl"), indexed(args.work, "seed", ROOT / "seeds", embedder, {})
+        else:
+            cases, rag = pdf_cases(ROOT / "bench/data/pdf_qa.jsonl"), indexed(args.work, "pdf", args.pdfs, embedder, {})
+        embedder = rag.embedder
+        data += collect(name, rag, cases)
+        print(f"{name}: {len(cases)} questions collected")
+    dev = [a for a in data if a.case.half == "dev"]
+    test = [a for a in data if a.case.half == "test"]
+
+    # 1. the ranker, on the dev halves' answerable questions
+    ranker = fit_ranker(dev)
+
+    # 2. the runner-up margin, on SQuAD's dev half (the set whose answer length the issue bounds)
+    squad_dev = [a for a in dev if a.set == "squad" and a.units] or [a for a in dev if a.units]
+    best_margin, best_gold = 0.0, -1.0
+    for margin in MARGINS:
+        answers = [answer_of(a, ranker, margin)[0] for a in squad_dev]
+        gold = np.mean([contains_answer(t, a.case.item.answers) for t, a in zip(answers, squad_dev)
+                        if a.case.item.answerable])
+        words = statistics.median(len(t.split()) for t in answers)
+        print(f"  margin {margin:.2f}: dev gold in answer (no abstention) {gold:.3f}, median {words} words")
+        if words <= MAX_WORDS and gold > best_gold:
+            best_margin, best_gold = float(margin), gold
+
+    # 3. the abstainer, on every dev question, and its threshold
+    dev_rows, dev_answers, dev_vetoed = abstain_rows(dev, ranker, best_margin)
+    keep = ~dev_vetoed  # the vetoes decide those; the abstainer learns the rest
+    flags = np.array([bool(a.case.item.answerable) for a in dev])
+    weight = set_weights(dev)
+    abstainer = fit_abstainer(dev_rows[keep], flags[keep].astype(float), weight[keep])
+    p_dev = probabilities(abstainer, dev_rows, dev_vetoed)
+    names = np.array([a.set for a in dev])
+    threshold = min(operating_point(p_dev[flags & (names == name)]) for name in set(names)
+                    if (flags & (names == name)).sum() >= MEASURABLE)
+
+    fitted = {"ranker": ranker.to_dict(), "abstainer": abstainer.to_dict(), "abstain_below": threshold,
+              "runner_up_margin": best_margin,
+              "fitted_on": f"dev halves of {', '.join(wanted)} ({len(dev)} questions), {time.strftime('%Y-%m-%d')}"}
+    FITTED.write_text('"""Written by bench/fit_abstention.py: do not edit by hand."""\n\nFITTED = '
+                      + pprint.pformat(fitted, width=116, sort_dicts=False) + "\n", encoding="utf-8")
+    weights.cache_clear()
+    print(f"ranker: {dict(zip(RANK_FEATURES, ranker.coef.round(3)))}")
+    print(f"abstainer: {dict(zip(ABSTAIN_FEATURES, abstainer.coef.round(3)))}")
+    print(f"runner-up margin {best_margin}, abstain below P(answerable) {threshold}; wrote {FITTED.relative_to(ROOT)}")
+
+    test_rows, test_answers, test_vetoed = abstain_rows(test, ranker, best_margin)
+    p_test = probabilities(abstainer, test_rows, test_vetoed)
+    report(dev, dev_answers, p_dev, test, test_answers, p_test, threshold)
+
+
+def operating_point(p: np.ndarray) -> float:
+    """The highest threshold that refuses at most REFUSE_AT_MOST of these answerable questions
+    (a question is refused when its probability is below the threshold; a vetoed one has -inf).
+    When the vetoes alone spend the budget, the abstainer refuses nothing more: 0."""
+    ranked = np.sort(p)
+    n = int(np.floor(REFUSE_AT_MOST * len(ranked)))  # this many may be refused
+    return round(max(float(ranked[n]), 0.0), 4) if n < len(ranked) else 1.0
+
+
+def probabilities(model: Logistic, rows: np.ndarray, vetoes: np.ndarray) -> np.ndarray:
+    """P(answerable) per row; -inf for a vetoed question (refused at any threshold)."""
+    p = np.full(len(rows), -np.inf)
+    keep = ~vetoes
+    if keep.any():
+        p[keep] = 1.0 / (1.0 + np.exp(-model.logits(rows[keep])))
+    return p
+
+
+def report(dev, dev_answers, p_dev, test, test_answers, p_test, threshold: float) -> None:
+    """Per set and half at the chosen threshold, then the test halves' whole curve (table and plot)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    print("\n| set | half | gold in answer | raw gold (no abstention) | answerable refused | unanswerable abstained "
+          "| median words |\n|---|---|---|---|---|---|---|")
+    for half, data, answers, p in (("dev", dev, dev_answers, p_dev), ("test", test, test_answers, p_test)):
+        for name in dict.fromkeys(a.set for a in data):
+            idx = [i for i, a in enumerate(data) if a.set == name]
+            f = figures([data[i] for i in idx], [answers[i] for i in idx], p[idx], threshold)
+            print(f"| {name} | {half} | " + " | ".join(_fmt(f[k]) for k in ("gold_in_answer", "raw_gold_in_answer",
+                  "answerable_refused", "unanswerable_abstained", "median_words")) + " |")
+    print("\nTest halves, the whole trade-off (answerable refused / unanswerable abstained):")
+    sets = list(dict.fromkeys(a.set for a in test))
+    print("| threshold | " + " | ".join(sets) + " |\n|---|" + "---|" * len(sets))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    grid = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    for name in sets:
+        idx = [i for i, a in enumerate(test) if a.set == name]
+        curve = [figures([test[i] for i in idx], [test_answers[i] for i in idx], p_test[idx], t) for t in grid]
+        ax.plot([c["answerable_refused"] for c in curve], [c["unanswerable_abstained"] or 0 for c in curve],
+                marker=".", label=f"{name} (test half)")
+        at = figures([test[i] for i in idx], [test_answers[i] for i in idx], p_test[idx], threshold)
+        ax.scatter([at["answerable_refused"]], [at["unanswerable_abstained"] or 0], color="red", zorder=3)
+    for t in sorted(set(grid.tolist()) | {threshold}):
+        cells = []
+        for name in sets:
+            idx = [i for i, a in enumerate(test) if a.set == name]
+            c = figures([test[i] for i in idx], [test_answers[i] for i in idx], p_test[idx], t)
+            cells.append(f"{_fmt(c['answerable_refused'])} / {_fmt(c['unanswerable_abstained'])}")
+        print(f"| {'**' if t == threshold else ''}{t:.4g}{'**' if t == threshold else ''} | " + " | ".join(cells) + " |")
+    ax.axvline(0.10, color="grey", linestyle=":")
+    ax.set(title="Abstention trade-off on the test halves (red: the fitted threshold)", xlabel="answerable refused",
+           ylabel="unanswerable abstained", xlim=(0, 1), ylim=(0, 1))
+    ax.legend()
+    OUT.mkdir(parents=True, exist_ok=True)
+    fig.savefig(OUT / "abstention.png", dpi=110, bbox_inches="tight")
+    print(f"\nwrote {(OUT / 'abstention.png').relative_to(ROOT)}")
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+if __name__ == "__main__":
+    main()

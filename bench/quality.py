@@ -1,0 +1,242 @@
+"""Answer quality on every question set, each split into a dev half (for tuning) and a test half (what
+is reported), printed side by side.
+
+The splits are the rule that keeps the figures honest: every threshold, weight and rule is chosen on
+the dev halves only; the test halves are what the README reports.
+  squad      ../shared/data/squad2_dev.json, split by article: dev = Normans + Sky (United Kingdom),
+             the 418 questions that earlier tuning already saw; test = Rhine (498 questions), which
+             nothing was ever tuned on. An article split is what the held-out set is: other articles.
+  seed       tests/data/seed_qa.jsonl over seeds/ (one document): split by the SHA-256 of the question.
+  pdf        bench/data/pdf_qa.jsonl over ../shared/data/pdfs: its own "half" field (by document).
+  followups  bench/data/followups.jsonl: conversations asked through Rag.ask(question, history), with
+             the answerer's own answers as the history; each conversation has its "half" (a PDF
+             conversation follows its document's half in pdf_qa.jsonl, a seed one the hash of its id).
+
+Indexes are kept in --work between runs (re-indexing an unchanged folder only checks it).
+
+    .venv/bin/python bench/quality.py [--sets squad,seed,pdf,followups] [--work /tmp/rag-quality]
+                                      [--json OUT.json] [--llm-url URL/v1 --llm-model NAME]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.answer.citations import problems
+from rag.config import Settings
+from rag.evaluate import evaluate
+from rag.metrics import contains_answer
+from rag.service import Rag
+from rag.testsets import Item, load_jsonl, load_squad, write_corpus
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared/data"
+HALVES = ("dev", "test")
+SQUAD_TEST_ARTICLES = ("Rhine_",)
+
+
+def hash_half(key: str) -> str:
+    """A fixed pseudo-random half nobody chose: the low bit of the key's SHA-256."""
+    return HALVES[hashlib.sha256(key.encode("utf-8")).digest()[0] & 1]
+
+
+@dataclass
+class Case:
+    """One question of a set with what the extra, set-specific figures need."""
+
+    item: Item
+    half: str
+    kind: str = ""          # pdf: table | prose | unanswerable
+    source: str = ""        # pdf: the document the question is about
+
+
+@dataclass
+class Conversation:
+    id: str
+    docs: str               # seed | pdf: which index it is asked against
+    half: str
+    turns: list[Item]
+
+
+# --- loading the sets -----------------------------------------------------------------------
+def squad_cases(path: Path) -> tuple[dict[str, str], list[Case]]:
+    paragraphs, items = load_squad(path)
+    return paragraphs, [Case(i, "test" if (i.source or "").startswith(SQUAD_TEST_ARTICLES) else "dev") for i in items]
+
+
+def seed_cases(path: Path) -> list[Case]:
+    return [Case(i, hash_half(i.question)) for i in load_jsonl(path)]
+
+
+def pdf_cases(path: Path) -> list[Case]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Case(item, row["half"], row.get("kind", ""), row.get("source") or "")
+            for item, row in zip(load_jsonl(path), rows, strict=True)]
+
+
+def pdf_halves(path: Path) -> dict[str, str]:
+    """{document: half} of the PDF question set, which the PDF conversations follow."""
+    return {case.source: case.half for case in pdf_cases(path)} if path.is_file() else {}
+
+
+def conversations(path: Path, pdf_half: dict[str, str]) -> list[Conversation]:
+    """One JSON object per line: {"id", "docs": "seed"|"pdf", "source" (pdf), "turns": [{"question",
+    "answers", "answerable"}, ...]}."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        half = pdf_half.get(row.get("source", ""), hash_half(row["id"])) if row["docs"] == "pdf" else hash_half(row["id"])
+        turns = [Item(t["question"], t.get("answers", []), t.get("answerable", bool(t.get("answers"))))
+                 for t in row["turns"]]
+        out.append(Conversation(row["id"], row["docs"], half, turns))
+    return out
+
+
+# --- measuring ------------------------------------------------------------------------------
+def measure(rag: Rag, cases: list[Case], extra: Callable[[Rag, list[Case], list[dict]], dict] | None,
+            use_llm: bool, judge: str) -> dict[str, dict]:
+    """{half: metrics} from `rag eval`'s own scoring, plus the set's extra figures."""
+    out = {}
+    for half in HALVES:
+        part = [c for c in cases if c.half == half]
+        if not part:
+            continue
+        evaluation = evaluate(rag, [c.item for c in part], use_llm=use_llm, judge=judge, progress=False)
+        out[half] = evaluation.metrics | right_and_refused(evaluation.results) | (
+            extra(rag, part, evaluation.results) if extra else {})
+    return out
+
+
+def right_and_refused(results: list[dict]) -> dict:
+    """The issue's seed-style counts: right answers, wrong refusals and unanswerables refused."""
+    answerable = [r for r in results if r["answerable"]]
+    return {"right": f"{sum(r['metrics']['gold_in_answer'] for r in answerable)}/{len(answerable)}",
+            "wrong_refusals": sum(r["abstained"] for r in answerable),
+            "unanswerable_refused": f"{sum(r['abstained'] for r in results if r['answerable'] is False)}/"
+                                    f"{sum(r['answerable'] is False for r in results)}"}
+
+
+def pdf_extra(rag: Rag, cases: list[Case], results: list[dict]) -> dict:
+    """Table questions with the gold number in the answer, and the right document at rank 1."""
+    table = [r for c, r in zip(cases, results) if c.kind == "table"]
+    top = [rag.search(c.item.question, 1) for c in cases]
+    return {"table_gold_in_answer": round(statistics.mean(r["metrics"]["gold_in_answer"] for r in table), 4)
+            if table else None,
+            "document_at_1": round(statistics.mean(bool(h) and h[0].chunk.source.endswith(c.source)
+                                                   for c, h in zip(cases, top)), 4)}
+
+
+def measure_conversations(rag: Rag, convs: list[Conversation], use_llm: bool) -> dict[str, dict]:
+    """Every turn asked with the conversation so far (the answerer's own answers as the assistant's
+    turns); the follow-ups (turns after the first) are what is scored."""
+    out = {}
+    for half in HALVES:
+        rows = []
+        for conv in (c for c in convs if c.half == half):
+            history: list[dict] = []
+            for n, turn in enumerate(conv.turns):
+                answer = rag.ask(turn.question, history, use_llm=use_llm)
+                if n:
+                    rows.append({"answerable": turn.answerable, "abstained": answer.abstained,
+                                 "valid": not problems(answer, rag.store.page_text),
+                                 "right": turn.answerable and contains_answer(answer.answer, turn.answers),
+                                 "searched_differs": answer.searched != turn.question})
+                history += [{"role": "user", "content": turn.question},
+                            {"role": "assistant", "content": answer.answer}]
+        if not rows:
+            continue
+        ans = [r for r in rows if r["answerable"]]
+        una = [r for r in rows if not r["answerable"]]
+        out[half] = {"follow_ups": len(rows), "gold_in_answer": _share([r["right"] for r in ans]),
+                     "answerable_refused": _share([r["abstained"] for r in ans]),
+                     "unanswerable_abstained": _share([r["abstained"] for r in una]),
+                     "citation_validity": _share([r["valid"] for r in rows]),
+                     "right": f"{sum(r['right'] for r in ans)}/{len(ans)}",
+                     "unanswerable_refused": f"{sum(r['abstained'] for r in una)}/{len(una)}"}
+    return out
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+# --- running --------------------------------------------------------------------------------
+SHOWN = ["questions", "follow_ups", "right", "wrong_refusals", "unanswerable_refused", "answer_recall_at_1",
+         "answer_recall_at_k", "gold_in_answer", "answer_words_median", "unanswerable_abstained",
+         "answerable_refused", "citation_validity", "citation_recall", "citation_precision",
+         "table_gold_in_answer", "document_at_1", "latency_total_p50"]
+
+
+def table(name: str, figures: dict[str, dict]) -> str:
+    lines = [f"\n## {name}", "| metric | dev | test |", "|---|---|---|"]
+    for metric in SHOWN:
+        if any(metric in figures.get(h, {}) for h in HALVES):
+            lines.append(f"| {metric} | " + " | ".join(str(figures.get(h, {}).get(metric, "")) for h in HALVES) + " |")
+    return "\n".join(lines)
+
+
+def indexed(work: Path, name: str, docs: Path, embedder, settings: dict) -> Rag:
+    rag = Rag(Settings(index_dir=work / f"{name}-index", **settings), embedder)
+    rag.index([docs], progress=False)
+    return rag
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="squad,seed,pdf,followups")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-quality"))
+    parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev.json")
+    parser.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
+    parser.add_argument("--judge", default="lexical")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--llm-url", help="answer with this OpenAI-compatible LLM (…/v1) instead")
+    parser.add_argument("--llm-model", default="smollm2")
+    args = parser.parse_args()
+    wanted = set(args.sets.split(","))
+    llm = {"llm_url": args.llm_url, "llm_model": args.llm_model} if args.llm_url else {}
+    use_llm = bool(args.llm_url)
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"# bench/quality.py {time.strftime('%Y-%m-%d')}; command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    figures: dict[str, dict] = {}
+    embedder = None
+    pdf_set = ROOT / "bench/data/pdf_qa.jsonl"
+    seed_rag = pdf_rag = None
+    if "squad" in wanted:
+        paragraphs, cases = squad_cases(args.squad)
+        rag = indexed(args.work, "squad", write_corpus(paragraphs, args.work / "squad-docs"), embedder, llm)
+        embedder = rag.embedder
+        figures["squad"] = measure(rag, cases, None, use_llm, args.judge)
+    if wanted & {"seed", "followups"}:
+        seed_rag = indexed(args.work, "seed", ROOT / "seeds", embedder, llm)
+        embedder = seed_rag.embedder
+    if "seed" in wanted:
+        figures["seed"] = measure(seed_rag, seed_cases(ROOT / "tests/data/seed_qa.jsonl"), None, use_llm, args.judge)
+    if wanted & {"pdf", "followups"} and args.pdfs.is_dir():
+        pdf_rag = indexed(args.work, "pdf", args.pdfs, embedder, llm)
+        embedder = pdf_rag.embedder
+    if "pdf" in wanted and pdf_rag and pdf_set.is_file():
+        figures["pdf"] = measure(pdf_rag, pdf_cases(pdf_set), pdf_extra, use_llm, args.judge)
+    if "followups" in wanted:
+        convs = conversations(ROOT / "bench/data/followups.jsonl", pdf_halves(pdf_set))
+        for docs, rag in (("seed", seed_rag), ("pdf", pdf_rag)):
+            mine = [c for c in convs if c.docs == docs]
+            if rag and mine:
+                figures[f"followups-{docs}"] = measure_conversations(rag, mine, use_llm)
+    for name, figs in figures.items():
+        print(table(name, figs))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The two small learned models of the extractive answerer, with their constants in fitted.py:
+`ranker` scores a candidate sentence (is the answer in it?), `abstainer` scores the question's best
+evidence (is the question answerable from it?). Both are logistic regressions over features the
+answerer computes anyway (rag.answer.features); bench/fit_abstention.py fits them on the dev halves of
+the question sets and writes that module (a Python literal, so it ships as code: no package data), with
+the operating points it chose there."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """A fitted logistic regression: features in a fixed order, standardised by mean/scale."""
+
+    features: tuple[str, ...]
+    coef: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        """rows: one row per example, columns in `features` order."""
+        return ((rows - self.mean) / self.scale) @ self.coef + self.intercept
+
+    def probability(self, row: np.ndarray) -> float:
+        return 1.0 / (1.0 + math.exp(-float(self.logits(row[None, :])[0])))
+
+    def to_dict(self) -> dict:
+        return {"features": list(self.features), "coef": self.coef.round(6).tolist(), "intercept": round(self.intercept, 6),
+                "mean": self.mean.round(6).tolist(), "scale": self.scale.round(6).tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Logistic:
+        return cls(tuple(data["features"]), np.array(data["coef"]), float(data["intercept"]),
+                   np.array(data["mean"]), np.array(data["scale"]))
+
+
+@dataclass(frozen=True)
+class Weights:
+    ranker: Logistic
+    abstainer: Logistic
+    abstain_below: float       # P(answerable) under which the answerer abstains
+    runner_up_margin: float    # the runner-up sentence joins the best when its logit is this close
+    fitted_on: str
+
+
+@lru_cache(maxsize=1)
+def weights() -> Weights:
+    from rag.answer.fitted import FITTED as data
+
+    return Weights(Logistic.from_dict(data["ranker"]), Logistic.from_dict(data["abstainer"]),
+                   float(data["abstain_below"]), float(data["runner_up_margin"]), data.get("fitted_on", ""))

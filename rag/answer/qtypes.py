@@ -1,0 +1,169 @@
+"""What kind of answer a question wants, and which kinds of answer a piece of evidence holds.
+
+One mechanism for every question: the question word, and for "what/which …" the head noun after it
+("which year", "what percentage of", "which two countries"), mapped through one table of noun
+classes to an answer type, the classic question typing of Li & Roth (2002) cut down to what can be
+spotted in text with regular expressions: a person, a time, a quantity, a place, a reason, a choice
+of two, a yes/no, a definition. The same classes are spotted in sentences, so "does this sentence
+hold the kind of thing asked for" is one comparison, not a rule per question form.
+
+Regexes, not a tagger: they run in microseconds per sentence at question time (an NLP pipeline
+over 25 candidate sentences would cost several times the whole 10 ms answer budget)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rag.answer.text import STOPWORDS
+
+PERSON, TIME, QUANTITY, PLACE, REASON, PAIR, YESNO, DEFINITION, OTHER = (
+    "person", "time", "quantity", "place", "reason", "pair", "yesno", "definition", "other")
+SPOTTABLE = (PERSON, TIME, QUANTITY, PLACE, REASON, PAIR)  # kinds a sentence can be seen to hold
+
+# Head nouns of "what/which <noun>" by the kind of answer they ask for.
+NOUN_CLASSES = {
+    PERSON: "person people man woman men women official spokesperson spokesman spokeswoman minister president "
+            "leader politician author writer scientist player king queen emperor chancellor governor mayor founder "
+            "inventor artist composer director senator pope coach ruler commander actor singer chief executive ceo "
+            "chairman chairwoman chair head manager officer member members investigator investigators pilot sponsor "
+            "duke count bishop general son daughter father mother brother sister wife husband successor heir "
+            "architect engineer designer physician doctor sponsor owner",
+    TIME: "year years day days date dates month months time times century centuries decade decades season era "
+          "period age hour hours week weeks morning evening night quarter",
+    QUANTITY: "number numbers amount amounts percentage percent share rate rates total price cost costs population "
+              "size ratio length height width depth weight distance speed fee fees budget revenue income "
+              "sum value temperature dose dosage volume capacity",
+    PLACE: "city cities country countries region regions state states place places location locations area areas "
+           "river rivers town towns continent island islands county province capital nation nations airport "
+           "airports street village lake sea ocean mountain site sites airstrip field",
+}
+NOUN_CLASS = {noun: kind for kind, nouns in NOUN_CLASSES.items() for noun in nouns.split()}
+HOW = {"many": QUANTITY, "much": QUANTITY, "long": QUANTITY, "old": QUANTITY, "far": QUANTITY, "often": QUANTITY,
+       "big": QUANTITY, "large": QUANTITY, "tall": QUANTITY, "high": QUANTITY, "fast": QUANTITY, "heavy": QUANTITY}
+WH = {"who": PERSON, "whom": PERSON, "whose": PERSON, "when": TIME, "where": PLACE, "why": REASON}
+AUXILIARIES = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "has", "have", "had",
+               "should", "shall", "may", "might", "must", "isn't", "aren't", "wasn't", "didn't", "doesn't"}
+BOUNDARY = AUXILIARIES | {"of", "in", "on", "at", "for", "to", "from", "by", "with"}  # the noun phrase ends here
+ATTRIBUTE_FOLLOWERS = {None, "of", "in", "for", "at", "on", "per", "from", "during", "when", "as", "that", "s"}
+LOOK = 5  # "which Lithuanian official", "what is the name of the spokesperson": the head noun is near
+_WORD = re.compile(r"[\w'’-]+")
+
+NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+                "hundreds|thousand|thousands|million|millions|billion|dozen|dozens")  # not "several": no count
+SPOTTERS = {
+    TIME: re.compile(
+        r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
+        r"august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|today|"
+        r"yesterday|tomorrow|tonight|ago|weekend|spring|summer|autumn|winter|century|centuries|decades?|"
+        r"era|dynasty|reign|weeks?|months?|years?|daily|annually|until|since|"
+        r"\d[\d,.]*\s*(hours?|hrs?|minutes?|mins?|seconds?|days?)|"
+        r"1\d{3}s?|20\d{2}s?|\d+(st|nd|rd|th)|\d{1,2}[:/.-]\d{1,2}([:/.-]\d{2,4})?|q[1-4]|fy\s?\d{2,4})\b", re.I),
+    REASON: re.compile(r"\b(because|due to|owing to|as a result|in order to|so that|so as to|since|caused|causes|"
+                       r"cause|reason|reasons|led to|lead to|result of|resulted|thanks to|therefore|to (avoid|prevent|"
+                       r"allow|ensure|protect|reduce|improve|increase|help|make|provide|keep|support))\b", re.I),
+    PLACE: re.compile(r"\b(in|at|near|from|into|to|across|between|on|of)\s+(the\s+)?[A-Z][\w'’-]+"),
+    PAIR: re.compile(r"\b[A-Z][\w'’-]+(\s+[A-Z][\w'’-]+)*\s*(,|and|&|or)\s+(the\s+)?[A-Z][\w'’-]+"),
+}
+NUMBER = re.compile(rf"\d[\d,.]*|\b({NUMBER_WORDS})\b", re.I)
+WHO = re.compile(r"\bwho(m|se)?\b", re.I)
+PLACE_WORDS = {"in", "at", "near", "from", "into", "to", "across", "of", "on", "the", "a", "an"}
+ROLE = re.compile(r"\b(" + "|".join(sorted(NOUN_CLASSES[PERSON].split(), key=len, reverse=True)) + r")s?\b", re.I)
+
+
+@lru_cache(maxsize=4096)
+def answer_type(question: str) -> str:
+    """The kind of answer wanted: from the question word, else the head noun of "what/which …",
+    else yes/no for a question opening with an auxiliary verb, else a definition for "what is X"."""
+    tokens = [t.lower() for t in _WORD.findall(question)]
+    for i, token in enumerate(tokens):
+        if token in WH:
+            return WH[token]
+        if token == "how" and i + 1 < len(tokens):
+            return HOW.get(tokens[i + 1], OTHER)
+        if token in {"what", "which"}:
+            return _head_noun_type(tokens[i + 1:])
+    if tokens and tokens[0] in AUXILIARIES:
+        return YESNO
+    return OTHER
+
+
+def _head_noun_type(rest: list[str]) -> str:
+    """"which two countries" wants a pair; "what year" a time; "what is X" a definition."""
+    if rest[:1] and rest[0] in {"two", "both"}:
+        return PAIR
+    auxiliary = bool(rest[:1]) and rest[0] in AUXILIARIES
+    if auxiliary:  # "what is/was/did …": the noun comes later, if at all
+        if rest[0] in {"is", "are", "was", "were"} and len(rest) <= 4:
+            return DEFINITION
+        rest = rest[1:]
+    if rest[:3] == ["the", "name", "of"] or rest[:2] == ["name", "of"]:
+        rest, auxiliary = rest[rest.index("of") + 1:], False
+    for i, token in enumerate(rest[:LOOK]):
+        if token in BOUNDARY:  # "which solo landing of the day", "what altitude did the pilot select"
+            return OTHER
+        if token in NOUN_CLASS:
+            after = rest[i + 1] if i + 1 < len(rest) else None
+            # after "what was", the noun is what is asked ("the runway length in feet") unless a verb
+            # follows it, which makes it the subject ("what was the pilot making adjustments to?")
+            if not auxiliary or after in ATTRIBUTE_FOLLOWERS:
+                return NOUN_CLASS[token]
+            if after not in NOUN_CLASS:  # "total time": the compound's last noun decides
+                return OTHER
+    return OTHER
+
+
+def spots(sentence: str, question: str = "") -> frozenset[str]:
+    """The kinds of answer the sentence holds. A quantity is a number the question does not hold. A person is a capitalised name the question does not
+    already hold (after the sentence's first word), or a role noun when the question names someone
+    ("Who is Kaja Kallas?" is answered by "the Estonian prime minister")."""
+    found = {kind for kind, pattern in SPOTTERS.items() if pattern.search(sentence)}
+    asked = {_name(t) for t in _WORD.findall(question)}
+    if counts(sentence) - asked:
+        found.add(QUANTITY)  # a number the question does not already hold
+    if names_someone(_WORD.findall(sentence), asked, lone=bool(WHO.search(question))):
+        found.add(PERSON)
+    elif ROLE.search(sentence) and any(t[:1].isupper() for t in _WORD.findall(question)[1:]):
+        found.add(PERSON)
+    if PLACE in found and all(_mentioned(_name(m.group().split()[-1]), asked)
+                              for m in SPOTTERS[PLACE].finditer(sentence)):
+        found.discard(PLACE)
+    return frozenset(found)
+
+
+def names_someone(tokens: list[str], asked: set[str], lone: bool) -> bool:
+    """A capitalised word the question does not hold, after the sentence's first word: inside a run of
+    capitalised words ("Prime Minister Kaja Kallas"), or, when `lone` (a "who" question, which asks
+    for someone by name), alone but not after a preposition or an article, where a lone capitalised
+    word is a place or a thing ("in Paris", "the Ukraine crisis"). "Which official …" and "the name
+    of the …" need the run: "Lithuania and Estonia" names no official."""
+    capital = [t[:1].isupper() and t.lower() not in STOPWORDS for t in tokens]
+    if any(sum(ch.isupper() for ch in t) >= 2 and not _mentioned(_name(t), asked) for t in tokens):
+        return True  # "ITV", "BSkyB": a name wherever it stands, even first
+    for i in range(1, len(tokens)):
+        if capital[i] and not _mentioned(_name(tokens[i]), asked):
+            in_run = capital[i - 1] or (i + 1 < len(tokens) and capital[i + 1])
+            if in_run or (lone and tokens[i - 1].lower() not in PLACE_WORDS):
+                return True
+    return False
+
+
+def counts(sentence: str) -> set[str]:
+    """Numbers (digits or words) that count or measure something: not those in a name such as
+    "Mirage 2000" or "Windows 10", which follow a capitalised word."""
+    out = set()
+    for m in NUMBER.finditer(sentence):
+        before = sentence[:m.start()].split()[-1:] or [""]  # "Mirage 2000": a name; "Age: 17": a count
+        if not (m.group()[:1].isdigit() and before[0][:1].isupper() and before[0][-1:].isalnum()
+                and sentence[m.start() - 1:m.start()] == " "):
+            out.add(m.group().lower().rstrip(".,").replace(",", ""))
+    return out
+
+
+def _name(token: str) -> str:
+    return re.sub(r"['’]s$", "", token.lower())
+
+
+def _mentioned(word: str, asked: set[str]) -> bool:
+    """Words that share five letters count as one name: Ukraine/Ukrainian, Russia/Russian."""
+    return word in asked or (len(word) >= 5 and any(a[:5] == word[:5] for a in asked))
