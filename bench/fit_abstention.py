@@ -74,7 +74,8 @@ def collect(name: str, rag: Rag, cases: list[Case]) -> list[Asked]:
         q = case.item.question
         vector = rag.embedder.encode([q])[0]
         units = answerer.rank(q, vector, rag.retriever.search(q, vector=vector))
-        asked = Asked(name, case, Question(q, q, rag.retriever.idf), units, [answerer._document(u, units) for u in units])
+        documents = [answerer._document(u, units) for u in units]
+        asked = Asked(name, case, Question(q, q, rag.retriever.idf), units, documents)
         asked.labels = np.array([case.item.answerable and contains_answer(u.text, case.item.answers) for u in units],
                                 dtype=float)
         out.append(asked)
@@ -188,7 +189,8 @@ def main() -> None:
             paragraphs, cases = squad_cases(args.squad)
             rag = indexed(args.work, "squad", write_corpus(paragraphs, args.work / "squad-docs"), embedder, {})
         elif name == "seed":
-            cases, rag = seed_cases(ROOT / "tests/data/seed_qa.jsonl"), indexed(args.work, "seed", ROOT / "seeds", embedder, {})
+            cases = seed_cases(ROOT / "tests/data/seed_qa.jsonl")
+            rag = indexed(args.work, "seed", ROOT / "seeds", embedder, {})
         else:
             cases, rag = pdf_cases(ROOT / "bench/data/pdf_qa.jsonl"), indexed(args.work, "pdf", args.pdfs, embedder, {})
         embedder = rag.embedder
@@ -289,7 +291,8 @@ def report(dev, dev_answers, p_dev, test, test_answers, p_test, threshold: float
             idx = [i for i, a in enumerate(test) if a.set == name]
             c = figures([test[i] for i in idx], [test_answers[i] for i in idx], p_test[idx], t)
             cells.append(f"{_fmt(c['answerable_refused'])} / {_fmt(c['unanswerable_abstained'])}")
-        print(f"| {'**' if t == threshold else ''}{t:.4g}{'**' if t == threshold else ''} | " + " | ".join(cells) + " |")
+        mark = "**" if t == threshold else ""
+        print(f"| {mark}{t:.4g}{mark} | " + " | ".join(cells) + " |")
     ax.axvline(0.10, color="grey", linestyle=":")
     ax.set(title="Abstention trade-off on the test halves (red: the fitted threshold)", xlabel="answerable refused",
            ylabel="unanswerable abstained", xlim=(0, 1), ylim=(0, 1))

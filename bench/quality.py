@@ -9,8 +9,10 @@ the dev halves only; the test halves are what the README reports.
   seed       tests/data/seed_qa.jsonl over seeds/ (one document): split by the SHA-256 of the question.
   pdf        bench/data/pdf_qa.jsonl over ../shared/data/pdfs: its own "half" field (by document).
   followups  bench/data/followups.jsonl: conversations asked through Rag.ask(question, history), with
-             the answerer's own answers as the history; each conversation has its "half" (a PDF
-             conversation follows its document's half in pdf_qa.jsonl, a seed one the hash of its id).
+             the answerer's own answers as the history. A PDF conversation follows its document's
+             half in pdf_qa.jsonl; seed conversations (one document) are taken in the order of the
+             SHA-256 of their id and dealt to the halves alternately (the low bit of the hash gave
+             14 to 1).
 
 Indexes are kept in --work between runs (re-indexing an unchanged folder only checks it).
 
@@ -90,15 +92,15 @@ def pdf_halves(path: Path) -> dict[str, str]:
 def conversations(path: Path, pdf_half: dict[str, str]) -> list[Conversation]:
     """One JSON object per line: {"id", "docs": "seed"|"pdf", "source" (pdf), "turns": [{"question",
     "answers", "answerable"}, ...]}."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    dealt = sorted((r["id"] for r in rows if r["docs"] != "pdf"), key=lambda i: hashlib.sha256(i.encode()).digest())
+    half = {i: HALVES[n % 2] for n, i in enumerate(dealt)}
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        half = pdf_half.get(row.get("source", ""), hash_half(row["id"])) if row["docs"] == "pdf" else hash_half(row["id"])
+    for row in rows:
         turns = [Item(t["question"], t.get("answers", []), t.get("answerable", bool(t.get("answers"))))
                  for t in row["turns"]]
-        out.append(Conversation(row["id"], row["docs"], half, turns))
+        where = pdf_half.get(row.get("source", ""), hash_half(row["id"])) if row["docs"] == "pdf" else half[row["id"]]
+        out.append(Conversation(row["id"], row["docs"], where, turns))
     return out
 
 
@@ -197,7 +199,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/rag-quality"))
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev.json")
     parser.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
-    parser.add_argument("--judge", default="lexical")
+    parser.add_argument("--judge", default="embedding")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--llm-url", help="answer with this OpenAI-compatible LLM (…/v1) instead")
     parser.add_argument("--llm-model", default="smollm2")
@@ -206,7 +208,8 @@ def main() -> None:
     llm = {"llm_url": args.llm_url, "llm_model": args.llm_model} if args.llm_url else {}
     use_llm = bool(args.llm_url)
     args.work.mkdir(parents=True, exist_ok=True)
-    print(f"# bench/quality.py {time.strftime('%Y-%m-%d')}; command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    command = " ".join([Path(sys.executable).name, *sys.argv])
+    print(f"# bench/quality.py {time.strftime('%Y-%m-%d')}; command: {command}")
     figures: dict[str, dict] = {}
     embedder = None
     pdf_set = ROOT / "bench/data/pdf_qa.jsonl"

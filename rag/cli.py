@@ -140,8 +140,8 @@ def _threshold(ctx, param, values: tuple[str, ...]) -> dict[str, float]:
               help="Answer from a temporary index of these files instead (SQuAD JSON brings its own).")
 @click.option("--llm", "use_llm", is_flag=True, help="Answer with the LLM at RAG_LLM_URL.")
 @click.option("-k", "k", type=click.IntRange(min=1), default=None, help="Passages retrieved (default 5).")
-@click.option("--judge", type=click.Choice(["lexical", "llm"]), default="lexical", show_default=True,
-              help="Who decides whether a cited span supports a sentence.")
+@click.option("--judge", type=click.Choice(["embedding", "gold", "lexical-enforcer", "llm"]), default="embedding",
+              show_default=True, help="Who decides whether a cited span supports a sentence (README: Evaluate).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("eval-report"),
               show_default=True, help="Folder for results.jsonl, metrics.json and report.html.")
 @click.option("--fail-under", "gates", multiple=True, callback=_threshold, metavar="METRIC=VALUE",

@@ -15,7 +15,8 @@ import numpy as np
 from tqdm import tqdm
 
 from rag.answer.citations import MARKERS, SUPPORT_THRESHOLD, cited_sentences, problems, support
-from rag.metrics import Judge, answer_rank, citation_recall_precision, contains_answer, exact_match, token_f1
+from rag.metrics import (Judge, answer_rank, citation_recall_precision, contains_answer, embedding_judge, exact_match,
+                         gold_judge, token_f1)
 from rag.service import Rag
 from rag.testsets import Item, TestSet, read_testset, write_corpus
 from rag.types import Answer, Citation
@@ -32,8 +33,12 @@ class Evaluation:
     run: dict  # what was evaluated and how
 
 
+JUDGES = ("embedding", "gold", "lexical-enforcer", "llm")  # --judge; README "Evaluate" says what each sees
+
+
 def lexical_judge(claim: str, evidence: str) -> bool:
-    """Offline: the evidence holds ≥ 80% of the claim's content words, all its numbers and negations."""
+    """The enforcer's own check (`lexical-enforcer`): the evidence holds ≥ 80% of the claim's content
+    words, all its numbers and negations. Answers that passed enforcement pass it by construction."""
     return support(claim, evidence) >= SUPPORT_THRESHOLD
 
 
@@ -95,19 +100,25 @@ def aggregate(results: list[dict]) -> dict[str, float | int | None]:
     return metrics
 
 
-def evaluate(rag: Rag, items: list[Item], *, use_llm: bool = False, k: int | None = None, judge: str = "lexical",
+def evaluate(rag: Rag, items: list[Item], *, use_llm: bool = False, k: int | None = None, judge: str = "embedding",
              progress: bool | None = None) -> Evaluation:
     """Ask every question of `items` against `rag`'s index. `progress=None`: a bar on a terminal only."""
     k = k or rag.settings.top_k
     if judge == "llm" and rag.answerer.llm is None:
         raise ValueError("--judge llm needs an LLM: set RAG_LLM_URL (and RAG_LLM_MODEL)")
-    judged: Judge = rag.answerer.llm.supports if judge == "llm" else lexical_judge
+    if judge not in JUDGES:
+        raise ValueError(f"no such judge: {judge!r}; choose one of {', '.join(JUDGES)}")
+    judges: dict[str, Judge | None] = {"llm": rag.answerer.llm and rag.answerer.llm.supports,
+                                       "lexical-enforcer": lexical_judge,
+                                       "embedding": embedding_judge(rag.embedder.encode)}
+    judged = judges.get(judge)  # None: "gold", a judge per question
     results = []
     bar_off = None if progress is None else not progress
     for item in tqdm(items, desc="evaluating", unit="question", disable=bar_off):
         answer = rag.ask(item.question, use_llm=use_llm, k=k).to_dict()
         hits, evidence_score, evidence_flag = rag.answerer.evidence(item.question, k)
-        row = score(item, answer, [h.chunk.text for h in hits], rag.store.page_text, judged, k)
+        row = score(item, answer, [h.chunk.text for h in hits], rag.store.page_text, judged or gold_judge(item.answers),
+                    k)
         row["metrics"] |= {"evidence_score": round(evidence_score, 4), "evidence_flag": evidence_flag}
         row["retrieved_contexts"] = [h.chunk.text for h in hits]  # what RAGAS's context metrics judge
         results.append(row)
@@ -117,13 +128,13 @@ def evaluate(rag: Rag, items: list[Item], *, use_llm: bool = False, k: int | Non
 
 
 def evaluate_file(path: Path, rag: Rag, *, docs: Path | None = None, use_llm: bool = False, k: int | None = None,
-                  judge: str = "lexical", progress: bool | None = None) -> Evaluation:
+                  judge: str = "embedding", progress: bool | None = None) -> Evaluation:
     """A test set file: read and checked whole before anything runs, then `evaluate_testset`."""
     return evaluate_testset(read_testset(path), rag, docs=docs, use_llm=use_llm, k=k, judge=judge, progress=progress)
 
 
 def evaluate_testset(testset: TestSet, rag: Rag, *, docs: Path | None = None, use_llm: bool = False,
-                     k: int | None = None, judge: str = "lexical", progress: bool | None = None) -> Evaluation:
+                     k: int | None = None, judge: str = "embedding", progress: bool | None = None) -> Evaluation:
     """A read test set against `rag`'s index, or against a temporary index of `docs` or of the set's
     own corpus (SQuAD). `run` says how the set's keys were read and what was not."""
     if docs is not None and not docs.exists():

@@ -12,6 +12,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 
+import numpy as np
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _ASCII_PUNCT = set(string.punctuation)
 
@@ -53,6 +55,28 @@ def answer_rank(hit_texts: list[str], golds: list[str]) -> int | None:
 
 # --- citations, after ALCE (Gao et al., 2023, "Enabling LLMs to generate text with citations") --
 Judge = Callable[[str, str], bool]  # (claim, evidence) -> does the evidence support the claim?
+EMBEDDING_SUPPORT = 0.7  # MiniLM cosine at which two sentences say much the same (not tuned on our sets)
+
+
+def embedding_judge(encode: Callable[[list[str]], np.ndarray]) -> Judge:
+    """Independent of the enforcer's lexical rule (rag.answer.citations.support): the claim and its
+    evidence are close in meaning, MiniLM cosine >= EMBEDDING_SUPPORT. It sees paraphrase, which the
+    lexical rule misses; it cannot see a changed number or a dropped "not", which the lexical rule
+    catches, nor tell whether the claim answers the question."""
+    def judge(claim: str, evidence: str) -> bool:
+        a, b = np.asarray(encode([claim, evidence]), dtype=float)
+        return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) or 1.0)) >= EMBEDDING_SUPPORT
+    return judge
+
+
+def gold_judge(golds: list[str]) -> Judge:
+    """Judged against the question's gold answers, not against the claim's own words: a sentence is
+    supported when it states a gold answer and its cited spans hold it too (SQuAD normalisation).
+    It sees whether the citations carry the right answer; it cannot see the rest of the claim, and a
+    question without gold leaves every sentence unsupported."""
+    def judge(claim: str, evidence: str) -> bool:
+        return contains_answer(claim, golds) and contains_answer(evidence, golds)
+    return judge
 
 
 def citation_recall_precision(sentences: list[tuple[str, list[int]]], cited: dict[int, str],

@@ -68,7 +68,7 @@ def number_by(terms: set[str], unit: str) -> bool:
     """The unit holds a number within NEAR words after one of the terms ("Runway Length/Width: 3455 ft")."""
     tokens = words(unit)
     hits = [i for i, t in enumerate(tokens) if stem(t) in terms]
-    return any(any(ch.isdigit() for ch in tokens[j]) for i in hits for j in range(i + 1, min(i + 1 + NEAR, len(tokens))))
+    return any(any(ch.isdigit() for ch in t) for i in hits for t in tokens[i + 1:i + 1 + NEAR])
 
 
 class Question:
@@ -110,6 +110,7 @@ def abstain_row(q: Question, best: np.ndarray, best_logit: float, runner_up_logi
     row = {"best_logit": best_logit, "margin": best_logit - runner_up_logit, "best_cosine": f["cosine"],
            "best_coverage": f["coverage"], "top_retrieval": f["retrieval"], "unnamed_terms": float(unnamed),
            "polarity_missing": float(bool(q.polarity - set(words(best_text)))), "kind_missing": f["kind_missing"],
-           "kind_wanted": float(q.wants_kind), "max_missing_idf": max((q.idf(t) for t in missing), default=0.0) / top_idf,
+           "kind_wanted": float(q.wants_kind),
+           "max_missing_idf": max((q.idf(t) for t in missing), default=0.0) / top_idf,
            "chunk_coverage": coverage(q.terms, content_terms(chunk_text), q.idf)}
     return np.array([row[name] for name in ABSTAIN_FEATURES], dtype=float)

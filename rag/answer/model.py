@@ -32,7 +32,8 @@ class Logistic:
         return 1.0 / (1.0 + math.exp(-float(self.logits(row[None, :])[0])))
 
     def to_dict(self) -> dict:
-        return {"features": list(self.features), "coef": self.coef.round(6).tolist(), "intercept": round(self.intercept, 6),
+        return {"features": list(self.features), "coef": self.coef.round(6).tolist(),
+                "intercept": round(self.intercept, 6),
                 "mean": self.mean.round(6).tolist(), "scale": self.scale.round(6).tolist()}
 
     @classmethod

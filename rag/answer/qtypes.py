@@ -114,9 +114,9 @@ def _head_noun_type(rest: list[str]) -> str:
 
 
 def spots(sentence: str, question: str = "") -> frozenset[str]:
-    """The kinds of answer the sentence holds. A quantity is a number the question does not hold. A person is a capitalised name the question does not
-    already hold (after the sentence's first word), or a role noun when the question names someone
-    ("Who is Kaja Kallas?" is answered by "the Estonian prime minister")."""
+    """The kinds of answer the sentence holds. A quantity is a number the question does not hold; a
+    person is someone the question does not name (names_someone), or a role noun when the question
+    names someone ("Who is Kaja Kallas?" is answered by "the Estonian prime minister")."""
     found = {kind for kind, pattern in SPOTTERS.items() if pattern.search(sentence)}
     asked = {_name(t) for t in _WORD.findall(question)}
     if counts(sentence) - asked:
