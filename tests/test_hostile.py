@@ -222,6 +222,17 @@ def test_pdf_decompression_bomb_is_stopped_at_the_inflate_limit(rag, docs):
     assert peak_mb(lambda: load(bomb, "bomb.pdf", 50 * MB)) < 3 * 50
 
 
+def test_pdf_decompression_bomb_opening_without_a_password_is_stopped_too(rag, docs):
+    """Its streams are encrypted (with the empty password): they are measured once decrypted."""
+    bomb = write_raw_pdf(docs / "plain.pdf", deflated(show_text(JACK) * 10_000, 300 * MB), flate=True)
+    with pikepdf.open(bomb) as plain:
+        plain.save(docs / "bomb.pdf", encryption=pikepdf.Encryption(user="", owner="owner"))
+    bomb.unlink()
+    with pikepdf.open(docs / "bomb.pdf") as encrypted:
+        assert encrypted.is_encrypted and (docs / "bomb.pdf").stat().st_size < 2 * MB  # still deflated
+    index_and_check(rag, docs, {"bomb.pdf": r"safety limit .*decompression bomb.*50 MB \(RAG_MAX_INFLATED_MB\)"})
+
+
 @pytest.mark.parametrize("declared", [None, 1], ids=["honest-count", "lying-count"])
 def test_pdf_with_more_pages_than_the_limit_is_skipped(rag_with, docs, declared):
     write_raw_pdf(docs / "many.pdf", show_text(b"Page text."), pages=300, declared_pages=declared)

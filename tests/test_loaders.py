@@ -140,6 +140,15 @@ def test_a_scanned_pdf_page_is_read_by_ocr(tmp_path):
     assert "pump station opened in 1998" in page.text and "four villages" in page.text and page.page == 1
 
 
+def test_a_scanned_page_is_laid_out_like_a_page_with_a_text_layer(tmp_path):
+    lines = ["The pump station on the north bank opened in 1998 after three",
+             "years of planning, and it now serves four villages.", "",
+             "Maintenance is done by a crew of six who live in the nearest", "village."]
+    [page] = load(write_scanned_pdf(tmp_path / "scan.pdf", lines), "scan.pdf", 50 * MB)
+    assert page.text == ("The pump station on the north bank opened in 1998 after three years of planning, and it now "
+                         "serves four villages.\n\nMaintenance is done by a crew of six who live in the nearest village.")
+
+
 def test_without_an_ocr_engine_scanned_pages_are_left_out_with_a_warning(tmp_path, monkeypatch):
     monkeypatch.setattr(ocr, "available", lambda: False)
     path = write_scanned_pdf(tmp_path / "mixed.pdf", SCANNED, text_page="A page with a text layer.")
