@@ -18,7 +18,7 @@ import pytest
 from rag.chunking import make_splitter, split
 from rag.config import Settings
 from rag.errors import LoadError
-from rag.loaders import load
+from rag.loaders import load, ocr
 from rag.service import Rag
 from rag.types import Chunk, Page
 
@@ -231,6 +231,11 @@ def test_pdf_decompression_bomb_opening_without_a_password_is_stopped_too(rag, d
     with pikepdf.open(docs / "bomb.pdf") as encrypted:
         assert encrypted.is_encrypted and (docs / "bomb.pdf").stat().st_size < 2 * MB  # still deflated
     index_and_check(rag, docs, {"bomb.pdf": r"safety limit .*decompression bomb.*50 MB \(RAG_MAX_INFLATED_MB\)"})
+
+
+def test_a_scanned_page_of_a_huge_page_box_is_rendered_for_ocr_within_the_pixel_cap():
+    dpi = ocr.render_dpi(14_400, 14_400)  # 200 x 200 inches, the largest page box PDF allows
+    assert (14_400 * dpi / 72) ** 2 <= ocr.MAX_PIXELS * 1.001 and ocr.render_dpi(595, 842) == ocr.DPI  # A4 at 300 dpi
 
 
 @pytest.mark.parametrize("declared", [None, 1], ids=["honest-count", "lying-count"])

@@ -21,6 +21,14 @@ from rag.loaders.layout import Line, PageLayout, split_cells
 ENGINE = "Tesseract OCR"
 INSTALL_HINT = "install it to read scanned pages (Debian: apt-get install tesseract-ocr)"
 DPI = 300  # Tesseract's accuracy falls off below ~300 dpi on ordinary print
+MAX_PIXELS = 40_000_000  # a page is rendered at DPI up to this size (A3 at 300 dpi is 17.4 M), less beyond:
+# a hostile page box of 200 × 200 inches would otherwise ask for a 3.6 GB bitmap
+
+
+def render_dpi(width_pt: float, height_pt: float) -> float:
+    """The resolution to render a page of this size (in PDF points) at for OCR."""
+    pixels_at_dpi = width_pt * height_pt * (DPI / 72) ** 2
+    return DPI * min(1.0, (MAX_PIXELS / max(pixels_at_dpi, 1.0)) ** 0.5)
 WORD_LEVEL = 5  # rows of Tesseract's TSV: page, block, paragraph, line, then word
 
 
@@ -28,18 +36,18 @@ def available() -> bool:
     return shutil.which("tesseract") is not None
 
 
-def read_page(image: Any, left: float, top: float, bottom: float, timeout: float) -> PageLayout:
-    """`image`: the page rendered at DPI, its top-left corner at (`left`, `top`) in PDF points.
+def read_page(image: Any, dpi: float, left: float, top: float, bottom: float, timeout: float) -> PageLayout:
+    """`image`: the page rendered at `dpi`, its top-left corner at (`left`, `top`) in PDF points.
     Raises subprocess.TimeoutExpired when Tesseract runs over `timeout` seconds."""
     png = io.BytesIO()
     image.save(png, format="PNG")
-    tsv = subprocess.run(["tesseract", "stdin", "stdout", "--dpi", str(DPI), "tsv"], input=png.getvalue(),
+    tsv = subprocess.run(["tesseract", "stdin", "stdout", "--dpi", str(round(dpi)), "tsv"], input=png.getvalue(),
                          capture_output=True, check=True, timeout=max(timeout, 0.01),
                          env={**os.environ, "OMP_THREAD_LIMIT": "1"}).stdout.decode("utf-8", "replace")
     rows = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
     words = [{k: v if k == "text" else int(float(v)) for k, v in row.items()} for row in rows
              if row["level"] == str(WORD_LEVEL) and (row["text"] or "").strip()]
-    scale = 72 / DPI
+    scale = 72 / dpi
     text, lines = "", []
     for _, group in groupby(words, key=lambda w: (w["block_num"], w["par_num"], w["line_num"])):
         if text:

@@ -228,10 +228,11 @@ def _with_ocr(doc: Any, layouts: list[PageLayout], scanned: list[int], budget: B
             return _unread(layouts, scanned[n:], budget.over_time(), budget)
         page = doc[i]
         left, bottom, _, top = page.get_cropbox()
-        image = page.render(scale=ocr.DPI / 72, grayscale=True).to_pil()
+        dpi = ocr.render_dpi(*page.get_size())
+        image = page.render(scale=dpi / 72, grayscale=True).to_pil()
         page.close()
         try:
-            layouts[i] = ocr.read_page(image, left, top, bottom, budget.seconds_left)
+            layouts[i] = ocr.read_page(image, dpi, left, top, bottom, budget.seconds_left)
         except subprocess.TimeoutExpired:
             return _unread(layouts, scanned[n:], budget.over_time(), budget)
         budget.spend(layouts[i].text)
