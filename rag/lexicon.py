@@ -69,12 +69,17 @@ class Lexicon:
         return len(self.ids)
 
     def search(self, question: str, n: int) -> dict[str, float]:
-        """Chunk id -> BM25 score, for the top n with a positive score."""
+        """Chunk id -> BM25 score, for the top n with a positive score. The top n are picked among the
+        chunks that score at all: bm25s's retrieve() selects over every score, most of them zero, and
+        selecting among that many equal values took 62 ms at 1M chunks (computing them, under 1 ms)."""
         tokens = tokenize([question], self._stemmer)
         if not tokens[0] or not len(self):
             return {}
-        found, scores = self.bm25.retrieve(tokens, k=min(n, len(self)), show_progress=False, n_threads=1)
-        return {self.ids[i].decode(): float(s) for i, s in zip(found[0], scores[0]) if s > 0}
+        scores = self.bm25.get_scores(tokens[0])
+        scoring = np.flatnonzero(scores > 0)
+        if len(scoring) > n:
+            scoring = scoring[np.argpartition(scores[scoring], -n)[-n:]]
+        return {self.ids[i].decode(): float(scores[i]) for i in scoring}
 
     def idf(self, term: str) -> float:
         """Inverse document frequency over chunks; a word the corpus never uses is maximally rare, so a
