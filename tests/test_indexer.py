@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from rag.service import Rag
 
 from .files import write_docx, write_html, write_pdf
@@ -113,7 +115,12 @@ def test_sentence_vectors_missing_from_an_index_are_computed_when_asked(rag, cor
     with rag.store.engine.begin() as db:
         db.execute(SENTENCES.delete())
     again = rag.ask("How many Ukrainian troops have French forces trained?").to_dict()
-    assert again["answer"] == expected["answer"] and again["citations"] == expected["citations"]
+    assert again["answer"] == expected["answer"]
+    # recomputed in another batch, a bf16 vector moves by ~1e-3: the same citations, scores within noise
+    unscored = lambda answer: [{**c, "score": None} for c in answer["citations"]]  # noqa: E731
+    assert unscored(again) == unscored(expected)
+    assert [c["score"] for c in again["citations"]] == pytest.approx(
+        [c["score"] for c in expected["citations"]], abs=0.01)
     assert stored_sentence_vector_ids(rag)
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import anyio
 import pytest
 from mcp import Client, StdioServerParameters
@@ -23,7 +25,9 @@ def call(server, tool: str, arguments: dict) -> tuple[set[str], object]:
             names = {t.name for t in (await client.list_tools()).tools}
             return names, await client.call_tool(tool, arguments)
 
-    return anyio.run(session)
+    # in a thread of its own: the browser tests' Playwright keeps an event loop running in this one
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(anyio.run, session).result()
 
 
 @pytest.fixture(scope="module")
