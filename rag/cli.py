@@ -52,6 +52,8 @@ def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, prune: bool) -> N
     """Index files and folders (txt, md, html, pdf, docx); unchanged files are not re-embedded."""
     report = _rag(index_dir).index(list(paths), prune=prune)
     click.echo(report.summary())
+    for warning in report.warnings:
+        click.echo(f"warning {warning.path}: {warning.reason}", err=True)
     for failure in report.failures:
         click.echo(f"skipped {failure.path}: {failure.reason}", err=True)
     if report.failures:

@@ -8,6 +8,7 @@ from a folder are pruned afterwards."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from tqdm import tqdm
 
 from rag.chunking import make_splitter, split
 from rag.config import Settings
-from rag.errors import LoadError
+from rag.errors import LoadError, LoadWarning
 from rag.loaders import discover, load
 from rag.store import Store, chunk_to_document
 
@@ -31,6 +32,7 @@ class IndexReport:
     deleted: int = 0
     removed_sources: list[str] = field(default_factory=list)
     failures: list[LoadError] = field(default_factory=list)
+    warnings: list[LoadWarning] = field(default_factory=list)  # indexed, but not all of it (scanned pages, no OCR)
 
     def summary(self) -> str:
         text = (f"{self.files} file(s) indexed: {self.added} chunk(s) embedded, {self.skipped} unchanged, "
@@ -60,10 +62,13 @@ def index_paths(paths: list[Path], settings: Settings, store: Store, *, prune: b
             source = path.relative_to(root).as_posix()
             seen.setdefault(root_key, set()).add(source)
             try:
-                pages = load(path, source, max_bytes, settings)
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", LoadWarning)
+                    pages = load(path, source, max_bytes, settings)
             except LoadError as e:
                 report.failures.append(e)
                 continue
+            report.warnings += [w.message for w in caught if isinstance(w.message, LoadWarning)]
             report.files += 1
             store.put_pages(root_key, pages)
             for page in pages:

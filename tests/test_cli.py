@@ -1,9 +1,12 @@
 """The `rag` command as users run it: a real process, its output and exit code."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from rag.loaders import ocr
 
 from .conftest import DATA
 
@@ -49,3 +52,17 @@ def test_searching_before_indexing_is_a_clear_error_without_traceback(tmp_path):
     result = run("search", "anything", "--index", "empty", cwd=tmp_path)
     assert result.returncode == 1
     assert "rag index" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_file_indexed_without_some_pages_is_a_warning_line_not_a_failure(tmp_path):
+    from .files import write_scanned_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_scanned_pdf(docs / "mixed.pdf", ["It serves four villages."], text_page="A page with a text layer.")
+    no_tesseract = {**os.environ, "PATH": str(Path(RAG).parent)}  # the OCR engine is looked up on PATH
+    indexed = subprocess.run([RAG, "index", str(docs), "--index", "idx"], cwd=tmp_path, capture_output=True,
+                             text=True, timeout=300, env=no_tesseract)
+    assert indexed.returncode == 0 and indexed.stdout.startswith("1 file(s) indexed")
+    assert indexed.stderr == (f"warning {docs / 'mixed.pdf'}: scanned page(s) 2 left out: "
+                              f"Tesseract OCR is not installed: {ocr.INSTALL_HINT}\n")
