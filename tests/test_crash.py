@@ -362,8 +362,9 @@ def assert_same_hits(rag: Rag, reference: Rag, question: str) -> None:
 
 WAITING = ("another process is indexing into {index_dir}: waiting for it to finish (up to {seconds} s, "
            "RAG_LOCK_TIMEOUT)\n")
-HOLD_LOCK = ("import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(); "
-             "print('locked', flush=True); time.sleep(600)")
+# holds the lock until the test closes its stdin (or kills it): no clock involved
+HOLD_LOCK = ("import sys; from filelock import FileLock; lock = FileLock(sys.argv[1]); lock.acquire(); "
+             "print('locked', flush=True); sys.stdin.read()")
 
 
 def files_with_contents(folder: Path) -> dict[str, bytes]:
@@ -376,7 +377,7 @@ def test_a_writer_that_finds_the_index_locked_too_long_gives_up_with_a_clear_mes
     index_in_process(index_dir, chronicles(tmp_path / "first", [0, 1]), embedder)
     before = files_with_contents(index_dir)
     holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(index_dir / ".write.lock")],
-                              stdout=subprocess.PIPE, text=True)
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "locked\n"
         second = subprocess.run(index_command(chronicles(tmp_path / "second", [2]), index_dir), capture_output=True,
