@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.loaders.layout import CELL, Cleaned, Line, PageLayout, clean_document, compose
+from rag.loaders.layout import (CELL, Cleaned, Line, PageLayout, clean_document, compose, running_keys,
+                               running_title)
 
 FIXTURES = Path(__file__).parent / "data" / "layout"
 
@@ -93,7 +94,49 @@ def test_list_items_stay_on_lines_of_their_own():
     assert "● Participant unwilling to undergo audio recording of interview" in page
 
 
-@pytest.mark.parametrize("name", ["ntsb_report", "dhs_hyphenated", "hhs_table", "dot_contents", "nih_bullets"])
+def test_a_table_drawn_column_by_column_reads_row_by_row():
+    # PDFium gives this table's text in the order it was drawn: "Target / Actual", then "Reduced /
+    # Baseline", then the dates, then the figures; a row's label and its figures belong on one line
+    page = lines(cleaned("dot_kpi")[1])
+    assert f"Target{CELL}Reduced{CELL}2023-09-30{CELL}1.22" in page
+    assert f"Actual{CELL}Baseline{CELL}2021-10-01{CELL}1.36" in page
+
+
+def test_cells_that_wrap_over_several_lines_stay_paragraphs_when_their_columns_come_one_by_one():
+    page = lines(cleaned("nih_cells")[0])
+    assert ("Validated clinical outcome measures to monitor progression of sensorimotor function, disease-burden "
+            "and quality of life in CMT subjects") in page
+    assert "No known risks." in page
+
+
+def test_lists_inside_table_cells_are_not_paired_up_as_rows():
+    page = cleaned("nih_cell_lists")[0]
+    assert not any(line.startswith("-") and CELL in line for line in lines(page))
+
+
+def test_hidden_text_a_publishing_tool_left_behind_is_dropped():
+    # 1-point anchors such as "_ca108f14-c375-11ec-a8d6-d0221283ea00" and "PLACEHOLDER_2"
+    for name in ("dot_kpi", "hhs_table"):
+        for page in cleaned(name):
+            assert "PLACEHOLDER" not in page and "-11ec-" not in page
+
+
+def test_text_wrapped_mid_clause_inside_a_narrow_cell_is_joined_even_before_a_number_or_a_name():
+    page = lines(cleaned("dot_kpi")[1])
+    assert any(line.startswith("By September 30, 2023, the Department will reduce the rate of motor vehicle "
+                               "fatalities from 1.36") and line.endswith("to no more than 1.22 per 100 million VMT.")
+               for line in page)
+
+
+def test_the_running_headers_name_the_document():
+    pages = pages_of("dot_kpi")
+    title = running_title(pages, running_keys(pages))
+    assert set(title.split(" | ")) == {"U.S. Department ofTransportation", "Strategic Plan"}  # "Page 10" aside
+    assert running_title(pages_of("dot_contents"), running_keys(pages_of("dot_contents"))) is None  # one page
+
+
+@pytest.mark.parametrize("name", ["ntsb_report", "dhs_hyphenated", "hhs_table", "dot_contents", "nih_bullets",
+                                  "dot_kpi", "nih_cells", "nih_cell_lists"])
 def test_every_character_taken_from_the_source_maps_back_to_it(name):
     for layout, page in zip(pages_of(name), clean_document(pages_of(name)), strict=True):
         for at, src, length in page.runs:

@@ -185,3 +185,45 @@ def test_char_boxes_are_pdfium_boxes_of_a_span_of_the_stored_text(tmp_path):
     assert all(left < right and bottom < top for left, bottom, right, top in boxes)
     assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)  # left to right on one line
     assert len({round(box[1]) for box in boxes}) == 1
+
+
+def test_a_pdfs_running_header_and_footer_become_its_title_and_leave_its_text(tmp_path):
+    from fpdf import FPDF
+
+    class Filing(FPDF):
+        def header(self):
+            self.set_font("helvetica", size=9)
+            self.cell(0, 6, "Acme Corp", align="L")
+            self.ln(12)
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("helvetica", size=9)
+            self.cell(0, 6, f"Q1 2023 Form 10-Q      {self.page_no()}", align="C")
+
+    pdf = Filing()
+    for text in ["Net sales rose in every segment.", "Operating income fell.", "Cash rose."]:
+        pdf.add_page()
+        pdf.set_font("helvetica", size=11)
+        pdf.multi_cell(0, 6, text)
+    pdf.output(str(tmp_path / "filing.pdf"))
+    pages = load(tmp_path / "filing.pdf", "filing.pdf", MB)
+    assert pages[0].title == "Acme Corp | Q1 2023 Form 10-Q" and {p.title for p in pages} == {pages[0].title}
+    assert not any("Acme" in p.text or "10-Q" in p.text for p in pages)
+
+
+def test_a_pdf_page_that_inherits_its_size_from_the_page_tree_is_measured_at_that_size(tmp_path):
+    import pikepdf
+
+    from rag.loaders import pdf as pdf_loader
+    from rag.loaders.limits import Budget
+
+    path = write_pdf(tmp_path / "a.pdf", ["Alpha page text."])
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        del pdf.pages[0].obj["/MediaBox"]
+        pdf.Root.Pages["/MediaBox"] = pikepdf.Array([0, 0, 500, 900])  # not Letter, which PDFium falls back to
+        pdf.save(path)
+    budget = Budget(path, Settings())
+    with pdf_loader._open(path, budget) as (doc, _):
+        layout = pdf_loader._text_layer(doc, 0, budget)
+    assert (layout.bottom, layout.top) == (0, 900)

@@ -32,6 +32,10 @@ RUNNING_SHARE = 0.3  # ... and repeat (digits aside) on at least this share of t
 CELL_GAP = 1.0  # a gap between words wider than this many line heights separates table cells
 TABLE_PITCH = 3.0  # rows of one table are at most this many line heights apart
 BLOCK_REACH = 3  # lines either side that tell how wide a block of text is where a line sits
+HIDDEN = 0.3  # a line set this many times smaller than the page's usual line is hidden text (ids, markers) ...
+UNREADABLE = 3.0  # ... if it is also under this many points high, which no one reads on paper
+SAME_ROW = 0.25  # lines whose tops and bottoms are this many line heights apart or less sit on one row
+CELL_SHARE = 0.3  # a cell of a table given column by column is narrower than this share of the page's text
 
 Table = Sequence[Sequence[str]]
 Block = str | Table  # a paragraph, or a table's rows of cells
@@ -41,6 +45,8 @@ NUMBERED = re.compile(r"\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})[.)]|\d{1,3}(?:\.\d
 HYPHENS = "-\u2010\u00ad"
 WHITESPACE = re.compile(r"\s+")
 COUNTER = re.compile(r"[a-z].*#|#.*[a-z]")  # a running key of words and a number: "page # of #"
+OPEN_END = re.compile(r"(?:,|\b[a-z][a-z'’]*)$")  # a line that stops mid-clause: "…, the", "…30,"
+ITEM_START = re.compile(r"[•●○◦▪■□➢✓✔*·\-–—]\s*[^\W\d_]")  # "- Mobility", "•Pain"; not "-5"
 LEADERS = re.compile(r" ?(?:\. ?){4,}|…{2,}")  # dot leaders of a table of contents
 
 
@@ -162,6 +168,44 @@ def running_keys(pages: Sequence[PageLayout]) -> set[str]:
     return {key for key, count in seen.items() if count >= needed}
 
 
+TITLE_CELLS = 3  # running cells that make a document's title at most
+LETTERS = re.compile(r"[^\W\d_]{3}")
+PAGE_NUMBER = re.compile(r"^(?:page\s*\d+|\d{1,3})(?:\s*of\s*\d+)?\b|\b(?:page\s*\d+|\d{1,3})(?:\s*of\s*\d+)?$",
+                         re.I)  # "Page 3 of 10", "15": the page number beside a running title
+
+
+def running_title(pages: Sequence[PageLayout], keys: set[str]) -> str | None:
+    """What the running headers and footers say on page after page, page numbers aside: the document's
+    own name ("U.S. Department of Transportation | Strategic Plan", "Apple Inc. | Q1 2023 Form 10-Q"),
+    which the layout cleanup drops from the page text but retrieval wants beside every chunk. The
+    cells that repeat on the most pages, headers before footers, left to right, as first written;
+    None when no running cell has a word in it."""
+    seen: Counter[str] = Counter()
+    first: dict[str, tuple[bool, float, str]] = {}
+    for page in pages:
+        middle = (page.top + page.bottom) / 2
+        on_page = set()
+        for line, _, cells in _margin_keys(page):
+            for (start, end), key in zip(line.cells, cells, strict=True):
+                text = PAGE_NUMBER.sub("", " ".join(page.text[start:end].split())).strip(" |-–—")
+                if key in keys and LETTERS.search(text):
+                    on_page.add(key)
+                    first.setdefault(key, (line.top < middle, line.left, text))
+        seen.update(on_page)
+    if not seen:
+        return None
+    most = max(seen.values())
+    chosen = sorted(first[key] for key, count in seen.items() if count >= RUNNING_SHARE * most)
+    names = list(dict.fromkeys(text for _, _, text in chosen))
+    return " | ".join(names[:TITLE_CELLS])
+
+
+class Texts(list):
+    """A loader's texts, one per page, with the document's title when the loader found one."""
+
+    title: str | None = None
+
+
 def _without_running(page: PageLayout, keys: set[str]) -> list[Line]:
     """Lines in the margins that are running lines, made of running cells, or that hold a running page
     counter ("Page # of #") beside a header that changes within the document."""
@@ -223,8 +267,9 @@ class _Geometry:
     def wrapped(self, i: int, text: str) -> bool:
         """Line i - 1 was wrapped into line i: same size of type, and the first word of line i would not
         have fitted at the end of the line above, whose column was full. A block narrower than its page
-        column (a table cell) counts as the column only when line i goes on in lower case: the lines of
-        an address are short too. A table row wraps into the line below when its last cell does."""
+        column (a table cell) counts as the column only when line i goes on in lower case or line i - 1
+        ends mid-clause (a comma, a word in lower case: "By September 30," / "2023, the"): the lines of
+        an address are short too, and end on names. A table row wraps into the line below when its last cell does."""
         above, below = self.lines[i - 1], self.lines[i]
         if below.is_row or not self.close(above, below):
             return False
@@ -240,7 +285,9 @@ class _Geometry:
         needed = above.right + below.first_word + 0.3 * above.height + 0.5 * above.height
         if needed > self._column_right(above, above.last_cell if above.is_row else above.left):
             return True
-        return self.blocks[i - 1] >= 0 and needed > self._block_right(i - 1) and below_text[0].islower()
+        above_text = text[above.cells[-1][0]:above.cells[-1][1]]
+        return self.blocks[i - 1] >= 0 and needed > self._block_right(i - 1) and (
+            below_text[0].islower() or OPEN_END.search(above_text) is not None)
 
 
 def is_list_marker(token: str) -> bool:
@@ -287,9 +334,98 @@ def _split_at_leaders(line: Line, text: str) -> Line:
     return replace(line, cells=tuple(cells)) if len(cells) != len(line.cells) else line
 
 
+# --- hidden lines and tables given column by column ----------------------------------------------
+def _visible(lines: list[Line]) -> list[Line]:
+    """The lines a reader sees: not those set in type too small to read and a fraction of the page's
+    usual size (a 1-point "_ca108f14-c375-…" or "PLACEHOLDER_3" that a publishing tool left as an anchor)."""
+    if not lines:
+        return lines
+    usual = statistics.median(line.height for line in lines)
+    return [line for line in lines if line.height >= min(HIDDEN * usual, UNREADABLE)]
+
+
+def _same_row(a: Line, b: Line) -> bool:
+    tolerance = SAME_ROW * max(a.height, b.height)
+    return abs(a.top - b.top) <= tolerance and abs(a.bottom - b.bottom) <= tolerance
+
+
+def _beside(row: Line, line: Line) -> bool:
+    """`line` is left or right of `row`, not over it."""
+    slack = 0.5 * line.height
+    return line.left >= row.right - slack or line.right <= row.left + slack
+
+
+def _merged(row: Line, line: Line) -> Line:
+    """`line`'s cells put into `row`, left to right; the row keeps its own vertical place."""
+    if line.left >= row.left:
+        cells, last = row.cells + line.cells, line.last_cell if line.is_row else line.left
+    else:
+        cells, last = line.cells + row.cells, row.last_cell if row.is_row else row.left
+    return replace(row, cells=cells, left=min(row.left, line.left), right=max(row.right, line.right), last_cell=last)
+
+
+def in_rows(lines: list[Line], source: str) -> list[Line]:
+    """Lines in reading order where a table came out column by column (PDFium gives the text in the
+    order it was drawn: "Target / Actual", then "2023-09-30 / 2021-10-01", then "1.22 / 1.36"): a line
+    that goes back up the page to the top of the run that began the last time the text went back up
+    is the start of the next column; it and the lines under it join the rows they sit on, so that a
+    row's label and its figures end up on one line. Only single-line cells narrower than CELL_SHARE of
+    the page's text are joined this way: the columns of a page of prose, and cells that wrap over
+    several lines, stay paragraphs."""
+    if len(lines) < 3:
+        return lines
+    narrow = CELL_SHARE * (max(line.right for line in lines) - min(line.left for line in lines))
+
+    def cell_like(line: Line, below: Line | None) -> bool:
+        start, end = line.cells[0]
+        return all(_width(line, cell) < narrow for cell in line.cells) and not (
+            below is not None and _continues(line, below, source)) and not ITEM_START.match(source, start, end)
+
+    out: list[Line] = []
+    first: list[Line] = []  # each row of `out` as it came, before other lines joined it
+    group = 0  # where the current run of columns begins in `out`
+    zipping = False  # the line before joined a row: the lines under it may too
+    for i, line in enumerate(lines):
+        below = lines[i + 1] if i + 1 < len(lines) else None
+        back_up = bool(out) and _middle(line) - _middle(out[-1]) > SAME_ROW * max(line.height, out[-1].height)
+        target = None
+        if (zipping or back_up and _same_row(out[group], line)) and cell_like(line, below) and not any(
+                _continues(a, b, source) or not cell_like(a, None) for a, b in pairwise(first[group:])):
+            target = next((k for k in range(group, len(out)) if _same_row(out[k], line) and _beside(out[k], line)
+                           and cell_like(first[k], None)), None)
+        if target is not None:
+            out[target] = _merged(out[target], line)
+            zipping = True
+            continue
+        zipping = False
+        if back_up:
+            group = len(out)
+        out.append(line)
+        first.append(line)
+    return out
+
+
+def _continues(above: Line, below: Line, source: str) -> bool:
+    """`below` goes on with `above`'s text: right under it, same left edge, in lower case."""
+    height = max(above.height, below.height)
+    return 0 < above.bottom - below.bottom <= 2 * height and abs(above.left - below.left) <= height and \
+        source[below.cells[0][0]].islower()
+
+
+def _middle(line: Line) -> float:
+    return (line.top + line.bottom) / 2
+
+
+def _width(line: Line, cell: tuple[int, int]) -> float:
+    """A cell's width, from the line's width in proportion to the characters it holds."""
+    chars = sum(end - start for start, end in line.cells)
+    return (line.right - line.left) * (cell[1] - cell[0]) / max(chars, 1)
+
+
 def clean_page(page: PageLayout, keys: set[str]) -> Cleaned:
     """The page's text without its running lines, wrapped lines joined, one line per table row."""
-    lines = [_split_at_leaders(line, page.text) for line in _without_running(page, keys)]
+    lines = in_rows(_visible(_without_running(page, keys)), page.text)
+    lines = [_split_at_leaders(line, page.text) for line in lines]
     geometry = _Geometry(lines)
     out = _Builder(page.text)
     for i, line in enumerate(lines):

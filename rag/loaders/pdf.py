@@ -26,7 +26,7 @@ from typing import Any
 
 from rag.errors import LoadWarning
 from rag.loaders import ocr
-from rag.loaders.layout import Cleaned, Line, PageLayout, clean_page, running_keys, split_cells
+from rag.loaders.layout import Cleaned, Line, PageLayout, Texts, clean_page, running_keys, running_title, split_cells
 from rag.loaders.limits import MB, UNZIP_STEP, Budget
 
 Box = tuple[float, float, float, float]  # left, bottom, right, top in PDF points
@@ -37,7 +37,11 @@ PDFIUM = threading.Lock()  # PDFium is not thread-safe: `rag serve` may index an
 
 
 def load_pdf(path: Path, budget: Budget) -> list[str]:
-    return [page.text for page in _cleaned(path, budget)]
+    """Each page's cleaned text; the running headers and footers the cleanup took out are its title."""
+    cleaned, title = _cleaned(path, budget)
+    texts = Texts(page.text for page in cleaned)
+    texts.title = title
+    return texts
 
 
 def char_boxes(path: Path, page: int, start: int, end: int) -> list[Box]:
@@ -60,15 +64,17 @@ def char_boxes(path: Path, page: int, start: int, end: int) -> list[Box]:
             pdf_page.close()
 
 
-def _cleaned(path: Path, budget: Budget) -> list[Cleaned]:
-    """Each page's cleaned text. Running headers are found on the pages with a text layer only: that
-    keeps `char_boxes` exact without OCR, and OCR'd text is too noisy to repeat exactly anyway."""
+def _cleaned(path: Path, budget: Budget) -> tuple[list[Cleaned], str | None]:
+    """Each page's cleaned text, and the title its running lines give. Running headers are found on
+    the pages with a text layer only: that keeps `char_boxes` exact without OCR, and OCR'd text is too
+    noisy to repeat exactly anyway."""
     with PDFIUM, _open(path, budget) as (doc, count):
         layouts = [_text_layer(doc, i, budget) for i in range(count)]
         keys = running_keys(layouts)
+        title = running_title(layouts, keys)
         scanned = [i for i, layout in enumerate(layouts) if not layout.lines and _has_images(doc, i)]
         layouts = _with_ocr(doc, layouts, scanned, budget)
-    return [clean_page(layout, keys) for layout in layouts]
+    return [clean_page(layout, keys) for layout in layouts], title
 
 
 @contextmanager
@@ -141,7 +147,7 @@ def _text_layer(doc: Any, i: int, budget: Budget) -> PageLayout:
     textpage = page.get_textpage()
     try:
         text = budget.spend(_page_text(textpage))
-        _, bottom, _, top = page.get_mediabox()
+        _, bottom, _, top = page.get_bbox()  # get_mediabox() says Letter when the page inherits its box
         return PageLayout(text, list(_lines(textpage, text)), top, bottom)
     finally:
         textpage.close()
@@ -227,7 +233,7 @@ def _with_ocr(doc: Any, layouts: list[PageLayout], scanned: list[int], budget: B
         if budget.seconds_left <= 0:
             return _unread(layouts, scanned[n:], budget.over_time(), budget)
         page = doc[i]
-        left, bottom, _, top = page.get_cropbox()
+        left, bottom, _, top = page.get_bbox()  # the page as shown (get_cropbox() says Letter when inherited)
         dpi = ocr.render_dpi(*page.get_size())
         image = page.render(scale=dpi / 72, grayscale=True).to_pil()
         page.close()

@@ -18,6 +18,9 @@ PAGES = {  # fixture name: (file, pages from 1; all pages when the document's ru
     "hhs_table": ("agency/HHS2022.pdf", [50]),
     "dot_contents": ("agency/DOT2022.pdf", [1]),
     "nih_bullets": ("nih/NCT06152666_Prot_000.pdf", [14]),
+    "dot_kpi": ("agency/DOT2022.pdf", [9, 10, 11]),
+    "nih_cells": ("nih/NCT06151600_Prot_000.pdf", [18]),
+    "nih_cell_lists": ("nih/NCT06150378_Prot_SAP_000.pdf", [16]),
 }
 
 
