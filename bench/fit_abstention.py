@@ -73,7 +73,7 @@ def collect(name: str, rag: Rag, cases: list[Case]) -> list[Asked]:
     for case in cases:
         q = case.item.question
         vector = rag.embedder.encode([q])[0]
-        units = answerer.rank(q, vector, rag.retriever.search(q, vector=vector))
+        units = answerer.rank(q, vector, answerer.retrieve(q, None, vector)[1])
         documents = [answerer._document(u, units) for u in units]
         asked = Asked(name, case, Question(q, q, rag.retriever.idf), units, documents)
         asked.labels = np.array([case.item.answerable and contains_answer(u.text, case.item.answers) for u in units],

@@ -2,12 +2,15 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from rag.answer.citations import ABSTENTION, cited_sentences, problems
 from rag.answer.extractive import widen
-from rag.answer.features import is_heading, is_question
-from rag.answer.qtypes import DEFINITION, OTHER, PAIR, PERSON, PLACE, QUANTITY, REASON, TIME, YESNO, answer_type, spots
+from rag.answer.features import (RANK_FEATURES, Question, candidate_rows, is_heading, is_question,
+                                 number_by)
+from rag.answer.qtypes import (DEFINITION, OTHER, PAIR, PERSON, PLACE, QUANTITY, REASON, TIME, YESNO, answer_type,
+                               counts, spots)
 from rag.config import Settings
 from rag.metrics import contains_answer
 from rag.service import Rag
@@ -157,3 +160,54 @@ def test_every_sentence_of_an_answer_needs_its_own_marker(seed_rag):
     cited = answer.citations[0]
     two = Answer(answer.question, "French forces trained them. Lithuania agreed. [1]", [cited], False, "x")
     assert any("without its own marker" in p for p in problems(two, seed_rag.store.page_text))
+
+
+def test_a_number_that_is_part_of_a_name_counts_nothing():
+    assert counts("the Nasoni Access H2O faucet, CMT4J, MMTCO2e") == set()
+    assert counts("Investigational Site\t4 US sites; 25mg twice") == {"4", "25"}
+    assert QUANTITY not in spots("It tests whether the Access H2O faucet works.", "What is the price of the faucet?")
+
+
+def test_how_old_asks_for_an_age_and_a_table_row_answers_it_by_the_number_beside_that_label():
+    q = Question("How old was the student pilot?", "How old was the student pilot?", lambda term: 1.0)
+    assert "age" in q.terms
+    assert number_by(q.terms, "Certificate:\tStudent\tAge:\t32, Male")
+    assert not number_by(q.terms, "Flight Conducted Under:\tPart 91: General Aviation")  # a name's number
+
+
+def test_a_table_row_holds_the_quantity_asked_for_only_beside_a_word_of_the_question():
+    q = Question("How old was the private pilot?", "How old was the private pilot?", lambda term: 1.0)
+    rows = candidate_rows(q, ["Date & Time:\t12/06/2007, 1308 CST\tRegistration:", "Certificate:\tPrivate\tAge:\t45"],
+                          np.array([0.5, 0.5]), 0.5)
+    held = RANK_FEATURES.index("kind_held")
+    assert rows[:, held].tolist() == [0.0, 1.0]
+
+
+def test_among_filings_of_one_form_the_figure_comes_from_the_filing_the_question_names(tmp_path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n, company in enumerate(["acme", "globex", "initech", "umbrella", "hooli", "soylent"]):
+        (docs / f"{company}-2023-q3.txt").write_text(
+            f"{company.title()} quarterly report\n\nOperating income changed during the third quarter.\n\n"
+            f"Segment\tQ3 2023\tQ3 2022\nRevenue\t$ {90 + n},{n}36\t$ 81,797\n"
+            f"Operating income\t$ {20 + n},{n}76\t$ 19,104\n", encoding="utf-8")
+    rag = Rag(Settings(index_dir=tmp_path / "index"), embedder)
+    rag.index([docs], progress=False)
+    answer = rag.ask("What was Initech's operating income in Q3 2023?")
+    assert "22,276" in answer.answer and answer.citations[0].source == "initech-2023-q3.txt"
+
+
+def test_the_answerer_also_reads_the_top_documents_chunks_found_further_down_the_ranking():
+    from rag.answer.pipeline import Answerer
+    from rag.types import Hit
+
+    ranking = [Hit(i + 1, 1.0 - i / 100, Chunk(str(i), "named.pdf" if i in (0, 7, 9, 30) else f"other{i}.pdf", 1,
+                                                0, 1, "x")) for i in range(40)]
+
+    class Ranking:
+        def search(self, question, k, vector):
+            return ranking[:k]
+
+    hits, read = Answerer(Ranking(), None, Settings(top_k=5)).retrieve("What was it?", None, None)
+    assert hits == ranking[:5]
+    assert [h.chunk.id for h in read] == ["0", "1", "2", "3", "4", "7", "9"]  # 30 is beyond MORE_OF_TOP x 5

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer.citations import starts_a_unit
-from rag.answer.features import RANK_FEATURES, Question, abstain_row, candidate_rows, focus, is_heading, is_question
+from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, Question, abstain_row, candidate_rows, focus,
+                                 is_heading, is_question)
 from rag.answer.model import weights
 from rag.answer.qtypes import PERSON, QUANTITY, TIME
 from rag.answer.text import STOPWORDS, content_terms, sentence_spans, stem, words
@@ -62,6 +63,7 @@ def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
     `page_text`, a unit cut by its chunk's edge is widened to the whole sentence on the page."""
     q = Question(question, asked or question, idf)
     ranker = weights().ranker
+    named = _named_share(question, hits)
     ranked, seen = [], set()
     for hit, vectors in zip(hits, sentence_vectors([h.chunk for h in hits])):
         chunk = hit.chunk
@@ -69,8 +71,9 @@ def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
         if not spans:
             continue
         units = [chunk.text[s:e] for s, e in spans]
-        rows = candidate_rows(q, units, np.asarray(vectors, dtype=float) @ question_vector, hit.score)
-        logits = ranker.logits(rows)
+        rows = candidate_rows(q, units, np.asarray(vectors, dtype=float) @ question_vector, hit.score,
+                              chunk.source == hits[0].chunk.source, named[chunk.source])
+        logits = ranker.logits(rows, RANK_FEATURES)
         for i, ((s, e), unit) in enumerate(zip(spans, units)):
             where = (chunk.source, chunk.page, chunk.start + s)
             if where in seen or is_question(unit) or is_heading(unit) or not WORDY.search(unit):
@@ -82,6 +85,17 @@ def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
     if page_text is not None and ranked:
         ranked[:2] = [whole(ev, page_text) for ev in ranked[:2]]
     return ranked
+
+
+def _named_share(question: str, hits: list[Hit]) -> dict[str, float]:
+    """For each document among the hits, the share of the names and numbers of the whole question
+    (where to look included: "… Aerostar 601 … Lorain County Regional Airport in Elyria, Ohio, …") that
+    its retrieved chunks and its name mention: the document the question is about mentions them all."""
+    names = named_terms(question)
+    texts: dict[str, list[str]] = {}
+    for hit in hits:
+        texts.setdefault(hit.chunk.source, [hit.chunk.context]).append(hit.chunk.text)
+    return {source: share_named(names, "\n".join(parts)) for source, parts in texts.items()}
 
 
 def whole(ev: Evidence, page_text: PageText) -> Evidence:
@@ -131,9 +145,22 @@ def specific_terms(question: str) -> set[str]:
     is specifically about. The clause before the focus ("In the NTSB report on the December 8
     accident near Tallahassee, …") only says where to look, and documents write such things their
     own way ("12/08/2007", "FL")."""
-    tokens = _TOKEN.findall(focus(question))
+    return named_terms(focus(question))
+
+
+def named_terms(text: str) -> set[str]:
+    """Numbers and capitalised words (after the first word) of `text`, as content_terms stems them."""
+    tokens = _TOKEN.findall(text)
     return {_term(t) for i, t in enumerate(tokens)
             if t.lower() not in STOPWORDS and (any(ch.isdigit() for ch in t) or (i > 0 and t[:1].isupper()))}
+
+
+def share_named(names: set[str], text: str) -> float:
+    """Share of `names` that `text` mentions (1.0 when there are none)."""
+    if not names:
+        return 1.0
+    mentioned = {stem(fold(w)) for w in set(words(text)) if w not in STOPWORDS}
+    return sum(_mentions(mentioned, t) for t in names) / len(names)
 
 
 def _term(token: str) -> str:
@@ -198,7 +225,7 @@ def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[s
     runner_up = ranked[1].score if len(ranked) > 1 else best.score - 10.0
     row = abstain_row(q, best.row, best.score, runner_up, best.text, best.context, best.chunk.text, len(unnamed))
     shares = bool(content_terms(question) & content_terms(best.chunk.text))
-    return weights().abstainer.probability(row), vetoed(q.kind, best.row, unnamed, shares)
+    return weights().abstainer.probability(row, ABSTAIN_FEATURES), vetoed(q.kind, best.row, unnamed, shares)
 
 
 def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],

@@ -10,21 +10,29 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.answer.qtypes import QUANTITY, SPOTTABLE, TIME, answer_type, spots
+from rag.answer.qtypes import QUANTITY, SPOTTABLE, TIME, answer_type, glued, spots
 from rag.answer.text import content_terms, stem, words
 
 # Chosen by two-fold cross-validation on the dev halves (SQuAD: Normans vs Sky; PDFs: by document):
 # the units' neighbours' coverage, novelty, length and the hit's rank fitted dev and lost on the
 # held-out fold, so they are not features.
 RANK_FEATURES = ("cosine", "coverage", "retrieval", "kind_held", "kind_missing", "kind_x_coverage", "number_by_focus",
-                 "table_row")
+                 "table_row", "top_document", "document_named")
 ABSTAIN_FEATURES = ("best_logit", "margin", "best_cosine", "best_coverage", "top_retrieval", "unnamed_terms",
-                    "polarity_missing", "kind_missing", "kind_wanted", "max_missing_idf", "chunk_coverage")
+                    "polarity_missing", "kind_missing", "kind_wanted", "max_missing_idf", "chunk_coverage",
+                    "top_document")
 
 POLARITY = {"not", "never", "no", "none", "nor", "without", "least", "fewest", "lowest", "worst", "minimum",
             "lose", "lost", "fail", "failed", "unable", "false"}
 TABLE_ROW = re.compile(r"\t|\s\|\s")  # the loaders keep a table row on one line, cells split by tabs or " | "
 WH_WORD = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.I)
+# "how old" asks for an age, which tables and forms label as such ("Age: 17"): the noun joins the words
+# a unit should hold, and the words a number should stand next to.
+ATTRIBUTES = {"old": "age", "long": "length duration", "tall": "height", "high": "height", "far": "distance",
+              "heavy": "weight", "fast": "speed", "big": "size", "large": "size", "often": "frequency"}
+HOW_ADJECTIVE = re.compile(r"\bhow (" + "|".join(ATTRIBUTES) + r")\b", re.I)
+RAW_TOKEN = re.compile(r"\S+")
+NUMBER_START = re.compile(r"[$€£¥(]?[-−–]?\d")
 NEAR = 6  # a number this many words after a word of the question's focus stands for it: "Age: 17", "3455 ft"
 TERMINAL = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
@@ -65,10 +73,19 @@ def focus(question: str) -> str:
 
 
 def number_by(terms: set[str], unit: str) -> bool:
-    """The unit holds a number within NEAR words after one of the terms ("Runway Length/Width: 3455 ft")."""
-    tokens = words(unit)
-    hits = [i for i, t in enumerate(tokens) if stem(t) in terms]
-    return any(any(ch.isdigit() for ch in t) for i in hits for t in tokens[i + 1:i + 1 + NEAR])
+    """The unit holds a number within NEAR words after one of the terms ("Runway Length/Width: 3455 ft",
+    "Target  Reduced  2023-09-30  1.22"): a number that counts, not one in a name ("Part 91", "H2O"),
+    unless a table's cell starts with it ("Investigational Site  4 US sites")."""
+    tokens = list(RAW_TOKEN.finditer(unit))
+    for i, token in enumerate(tokens):
+        if not any(stem(w) in terms for w in words(token.group())):
+            continue
+        for k in range(i + 1, min(i + 1 + NEAR, len(tokens))):
+            number, before = tokens[k], tokens[k - 1].group()
+            if NUMBER_START.match(number.group()) and not glued(unit, number.start(), number.end()) and (
+                    unit[number.start() - 1] == "\t" or not (before[:1].isupper() and before[-1:].isalnum())):
+                return True
+    return False
 
 
 class Question:
@@ -79,6 +96,7 @@ class Question:
         # The words a unit must cover: the follow-up's own, when it has any ("what did she say?" has
         # none), and of those only the focus clause's: the clause before it says where to look.
         self.terms = content_terms(focus(asked)) or content_terms(asked) or content_terms(question)
+        self.terms |= content_terms(" ".join(ATTRIBUTES[m.group(1).lower()] for m in HOW_ADJECTIVE.finditer(asked)))
         self.kind = answer_type(asked)
         self.wants_kind = self.kind in SPOTTABLE
         self.polarity = set(words(asked)) & POLARITY
@@ -87,15 +105,23 @@ class Question:
         return self.wants_kind and self.kind in spots(unit, self.asked)
 
 
-def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval: float) -> np.ndarray:
-    """RANK_FEATURES of the units (sentences, table rows, list items) of one chunk, in order."""
+def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval: float,
+                   top_document: bool = False, document_named: float = 1.0) -> np.ndarray:
+    """RANK_FEATURES of the units (sentences, table rows, list items) of one chunk, in order.
+    `top_document`: the chunk is of the document retrieval ranked first, the one the question most
+    likely names ("Apple's Q2 2023 10-Q"); a unit of another filing's table of the same form
+    ("Revenue … 94,836") answers another question. `document_named`: the share of the question's names
+    and numbers that the chunk's document mentions (rag.answer.extractive)."""
     rows = []
     for unit, cos in zip(units, cosines):
-        held = q.kind_held(unit)
+        row = is_table_row(unit)
+        near = q.kind in (QUANTITY, TIME) and row and number_by(q.terms, unit)
+        # a table row's numbers belong to its labels: it holds the quantity asked for only beside one of
+        # the question's words ("Age:  17" for "how old"; not "Date & Time:  12/06/2007" for it)
+        held = q.kind_held(unit) and (near or not row or q.kind != QUANTITY)
         cov = coverage(q.terms, content_terms(unit), q.idf)
-        near = q.kind in (QUANTITY, TIME) and is_table_row(unit) and number_by(q.terms, unit)
         rows.append([float(cos), cov, retrieval, float(held), float(q.wants_kind and not held), float(held) * cov,
-                     float(near), float(is_table_row(unit))])
+                     float(near), float(row), float(top_document), document_named])
     return np.array(rows, dtype=float).reshape(-1, len(RANK_FEATURES))
 
 
@@ -112,5 +138,6 @@ def abstain_row(q: Question, best: np.ndarray, best_logit: float, runner_up_logi
            "polarity_missing": float(bool(q.polarity - set(words(best_text)))), "kind_missing": f["kind_missing"],
            "kind_wanted": float(q.wants_kind),
            "max_missing_idf": max((q.idf(t) for t in missing), default=0.0) / top_idf,
-           "chunk_coverage": coverage(q.terms, content_terms(chunk_text), q.idf)}
+           "chunk_coverage": coverage(q.terms, content_terms(chunk_text), q.idf),
+           "top_document": f["top_document"]}  # off the top document, the best unit may answer another's question
     return np.array([row[name] for name in ABSTAIN_FEATURES], dtype=float)

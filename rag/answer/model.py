@@ -24,12 +24,15 @@ class Logistic:
     mean: np.ndarray
     scale: np.ndarray
 
-    def logits(self, rows: np.ndarray) -> np.ndarray:
-        """rows: one row per example, columns in `features` order."""
+    def logits(self, rows: np.ndarray, columns: tuple[str, ...] | None = None) -> np.ndarray:
+        """rows: one row per example, columns in `features` order, or named by `columns` (of which
+        the model reads its own: a model fitted before a feature existed ignores it)."""
+        if columns is not None and tuple(columns) != self.features:
+            rows = rows[:, [columns.index(name) for name in self.features]]
         return ((rows - self.mean) / self.scale) @ self.coef + self.intercept
 
-    def probability(self, row: np.ndarray) -> float:
-        return 1.0 / (1.0 + math.exp(-float(self.logits(row[None, :])[0])))
+    def probability(self, row: np.ndarray, columns: tuple[str, ...] | None = None) -> float:
+        return 1.0 / (1.0 + math.exp(-float(self.logits(row[None, :], columns)[0])))
 
     def to_dict(self) -> dict:
         return {"features": list(self.features), "coef": self.coef.round(6).tolist(),

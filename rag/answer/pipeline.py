@@ -16,6 +16,7 @@ from rag.embeddings import Embedder
 from rag.retrieval import Retriever
 from rag.types import Answer, Hit
 
+MORE_OF_TOP = 3  # the answerer looks this many times k down the ranking for more of the top document
 YES_OR_NO = re.compile(r"\W*(yes|no)\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|there|then|"
                        r"one|ones|same|also|else)\b|^(and|but|so|what about|how about)\b", re.I)
@@ -45,9 +46,9 @@ class Answerer:
         warnings: list[str] = []
         searched, asked = self._condense(question, history, use_llm, warnings)
         vector = self.embedder.encode([searched])[0]
-        hits = self.retriever.search(searched, k, vector)
+        hits, read = self.retrieve(searched, k, vector)
         retrieved = time.perf_counter()
-        ranked = self.rank(searched, vector, hits, asked)
+        ranked = self.rank(searched, vector, read, asked)
         if use_llm:
             answer = self._llm_answer(searched, asked, hits, ranked, warnings, on_token)
         else:
@@ -58,6 +59,19 @@ class Answerer:
         answer.timings_ms = {"retrieve": round((retrieved - started) * 1000, 2),
                              "answer": round((done - retrieved) * 1000, 2), "total": round((done - started) * 1000, 2)}
         return answer
+
+    def retrieve(self, question: str, k: int | None, vector) -> tuple[list[Hit], list[Hit]]:
+        """(the top k hits; what the extractive answerer reads: those, and the chunks of the document
+        ranked first found further down the ranking, up to MORE_OF_TOP x k, at most k of them). A
+        question names its document ("Apple's Q2 2023 10-Q"), whose table of figures may rank below
+        the same table of other filings: the answer is looked for in the named document first."""
+        k = k or self.settings.top_k
+        wider = self.retriever.search(question, k * MORE_OF_TOP, vector)
+        hits = wider[:k]
+        if not hits:
+            return hits, hits
+        top = hits[0].chunk.source
+        return hits, hits + [hit for hit in wider[k:] if hit.chunk.source == top][:k]
 
     def rank(self, question: str, vector, hits: list[Hit], asked: str | None = None) -> list[Evidence]:
         """The units of the hits, best first (rag.answer.extractive.rank_sentences)."""
@@ -70,8 +84,8 @@ class Answerer:
         the veto that refuses it whatever the threshold (None if none does): what `rag eval`
         measures retrieval and draws the abstention trade-off curve from."""
         vector = self.embedder.encode([question])[0]
-        hits = self.retriever.search(question, k, vector)
-        ranked = self.rank(question, vector, hits)
+        hits, read = self.retrieve(question, k, vector)
+        ranked = self.rank(question, vector, read)
         if not ranked:
             return hits, 0.0, "nothing retrieved"
         return hits, *judge(question, ranked, self._document(ranked[0], ranked), self.retriever.idf)

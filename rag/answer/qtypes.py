@@ -119,8 +119,8 @@ def spots(sentence: str, question: str = "") -> frozenset[str]:
     names someone ("Who is Kaja Kallas?" is answered by "the Estonian prime minister")."""
     found = {kind for kind, pattern in SPOTTERS.items() if pattern.search(sentence)}
     asked = {_name(t) for t in _WORD.findall(question)}
-    if counts(sentence) - asked:
-        found.add(QUANTITY)  # a number the question does not already hold
+    if counts(sentence) - counts(question):
+        found.add(QUANTITY)  # a number the question does not already hold ("2020-2024", "H2O" hold theirs)
     if names_someone(_WORD.findall(sentence), asked, lone=bool(WHO.search(question))):
         found.add(PERSON)
     elif ROLE.search(sentence) and any(t[:1].isupper() for t in _WORD.findall(question)[1:]):
@@ -153,11 +153,19 @@ def counts(sentence: str) -> set[str]:
     "Mirage 2000" or "Windows 10", which follow a capitalised word."""
     out = set()
     for m in NUMBER.finditer(sentence):
+        if glued(sentence, m.start(), m.end()):
+            continue  # "H2O", "CO2", "type 4J": part of a name
         before = sentence[:m.start()].split()[-1:] or [""]  # "Mirage 2000": a name; "Age: 17": a count
         if not (m.group()[:1].isdigit() and before[0][:1].isupper() and before[0][-1:].isalnum()
                 and sentence[m.start() - 1:m.start()] == " "):
             out.add(m.group().lower().rstrip(".,").replace(",", ""))
     return out
+
+
+def glued(text: str, start: int, end: int) -> bool:
+    """The number text[start:end] is part of a word: a letter right before it, or a capital right
+    after it ("H2O", "MMTCO2e", "CMT4J"; not "5mg" or "17,")."""
+    return text[start - 1:start].isalpha() or text[end:end + 1].isupper()
 
 
 def _name(token: str) -> str:
