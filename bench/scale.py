@@ -20,7 +20,8 @@ Per N:
             own@5: with a top-5 hit from the question's own paragraph (stricter: filler may hold the answer)
   serve     `rag serve` on 127.0.0.1: health s = process start until GET /health answers 200 (polled every
             50 ms); ready s = until the first POST /v1/ask has returned too (the figure the target is judged
-            by); then the same questions one at a time (warm p50/p95 over HTTP, one client); then --requests
+            by); UI s = until GET / has answered too (the chat UI is built after the server listens, and a
+            request for it waits for it); then the same questions one at a time (warm p50/p95 over HTTP, one client); then --requests
             POST /v1/ask from --clients threads (answered/s, errors); VmHWM (peak RSS) and VmRSS of the server
             from /proc/<pid>/status after all of it
 --workdir keeps corpus and index per N (WORK/n<N>/) and reuses them when a previous run finished indexing.
@@ -239,6 +240,8 @@ def serve(index: Path, questions: list[str], requests: int, clients: int, log: P
             health_s, health_cpu = time.perf_counter() - t, process_cpu_s(proc.pid)
             http.post("/v1/ask", json={"question": questions[0]}).raise_for_status()
             ready_s, ready_cpu, idle = time.perf_counter() - t, process_cpu_s(proc.pid), memory(proc.pid)
+            http.get("/").raise_for_status()  # waits while the chat UI is built (rag.api.faces)
+            ui_s = time.perf_counter() - t
             for q in questions[1:6]:
                 http.post("/v1/ask", json={"question": q}).raise_for_status()
             one: list[float] = []
@@ -270,12 +273,12 @@ def serve(index: Path, questions: list[str], requests: int, clients: int, log: P
             proc.kill()
             proc.wait()
     out = {"health s": health_s, "ready s": ready_s, "health cpu s": health_cpu, "ready cpu s": ready_cpu,
-           "idle MB": idle["VmRSS"],
+           "ui s": ui_s, "idle MB": idle["VmRSS"],
            "http p50": float(np.percentile(one, 50)), "http p95": float(np.percentile(one, 95)),
            "peak MB": mem["VmHWM"], "rss MB": mem["VmRSS"], "req/s": sum(ok) / elapsed, "errors": ok.count(False)}
     print(f"rag serve: /health 200 after {health_s:.2f} s, first /v1/ask returned after {ready_s:.2f} s "
           f"({ready_cpu:.2f} CPU s of the server by then), RSS then "
-          f"{out['idle MB']:.0f} MB; {len(one)} /v1/ask one at a time: p50 {out['http p50']:.1f} ms, p95 "
+          f"{out['idle MB']:.0f} MB; the chat UI at / answered after {ui_s:.2f} s; {len(one)} /v1/ask one at a time: p50 {out['http p50']:.1f} ms, p95 "
           f"{out['http p95']:.1f} ms; {requests} from {clients} clients: {out['req/s']:.1f} answered/s, errors "
           f"{out['errors']}; peak RSS (VmHWM) {out['peak MB']:.0f} MB, RSS at end {out['rss MB']:.0f} MB", flush=True)
     return out
@@ -293,7 +296,7 @@ def code_version() -> str:
 
 def table(rows: list[dict]) -> str:
     head = ("chunks", "index s", "chunks/s", "chars/s", "index peak MB", "cold ask s (CPU s)", "serve health s",
-            "serve ready s (CPU s)", "p50 ms (CPU)", "p95 ms", "HTTP p50 / p95 ms", "embed / dense / bm25 / rest p50 ms",
+            "serve ready s (CPU s)", "UI s", "p50 ms (CPU)", "p95 ms", "HTTP p50 / p95 ms", "embed / dense / bm25 / rest p50 ms",
             "load s", "R@5", "own@5", "serve peak MB", "req/s", "errors")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
@@ -302,7 +305,7 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['indexed chunks']:,} | {r['index s']:.0f}{note} | {r['index chunks/s']:.0f} | "
             f"{r['index chars/s']:,.0f} | {r['index peak MB']:.0f} | {r['cold s']:.2f} ({r['cold cpu s']:.2f}){first} | "
-            f"{r['health s']:.2f} | {r['ready s']:.2f} ({r['ready cpu s']:.2f}) | {r['p50']:.1f} ({r['p50 cpu']:.1f}) | "
+            f"{r['health s']:.2f} | {r['ready s']:.2f} ({r['ready cpu s']:.2f}) | {r.get('ui s', float('nan')):.2f} | {r['p50']:.1f} ({r['p50 cpu']:.1f}) | "
             f"{r['p95']:.1f} | {r['http p50']:.1f} / {r['http p95']:.1f} | "
             f"{r['p50 embed']:.1f} / {r['p50 dense']:.1f} / {r['p50 bm25']:.1f} / {r['p50 rest']:.1f} | "
             f"{r['load s']:.2f} | {r['R@5']:.3f} | {r['own@5']:.3f} | {r['peak MB']:.0f} | {r['req/s']:.1f} | "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -205,13 +206,15 @@ def eval_cmd(testset: Path | None, index_dir: Path | None, docs: Path | None, us
 def serve_cmd(host: str, port: int, index_dir: Path | None) -> None:
     """Serve the chat UI at /, the HTTP API under /v1 (docs at /docs) and MCP at /mcp, index and model
     loaded once."""
-    import uvicorn
-
-    from rag.api import create_app
-
     rag = _rag(index_dir)
-    rag.warm_up()
-    app = create_app(rag, host=host)
+    with ThreadPoolExecutor(1) as pool:  # the model and the index load while the web stack imports
+        warm = pool.submit(rag.warm_up)
+        import uvicorn
+
+        from rag.api import create_app
+
+        app = create_app(rag, host=host)
+        warm.result()
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"rag is serving {rag.settings.index_dir} ({len(rag.documents())} documents): "
                f"chat at http://{shown}:{port}/ , API docs at http://{shown}:{port}/docs  (Ctrl+C stops)")

@@ -4,18 +4,20 @@ API docs at /docs and /redoc (rag.api.docs).
 
 Every route calls the same `Rag` the CLI uses and returns the same answer JSON. Other faces (the
 Gradio UI in `ui/`) plug in through the `rag.faces` entry point group, so this core package never
-imports them: each entry point is a `mount(app, rag) -> None`."""
+imports them: each entry point is a `mount(app, rag) -> None`, built after the server listens
+(rag.api.faces)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import entry_points, version
+from importlib.metadata import EntryPoint, entry_points, version
 
 from fastapi import Depends, FastAPI
 
 from rag import mcp_server
 from rag.api import auth, docs, errors, openai_compat, rest
+from rag.api.faces import LateFaces
 from rag.api.openai_schemas import ChatCompletionChunk
 from rag.api.streaming import pieces
 from rag.service import Rag
@@ -23,14 +25,16 @@ from rag.service import Rag
 __all__ = ["create_app", "pieces"]
 
 
-def create_app(rag: Rag, *, faces: bool = True, host: str = "127.0.0.1") -> FastAPI:
-    """The one FastAPI app `rag serve` runs on `host`. `faces=False` leaves out the UI (API-only tests)."""
+def create_app(rag: Rag, *, faces: list[EntryPoint] | None = None, host: str = "127.0.0.1") -> FastAPI:
+    """The one FastAPI app `rag serve` runs on `host`, with the installed `rag.faces` unless `faces`
+    names others ([] for none)."""
     limit = int(rag.settings.max_request_mb * 1e6)  # per router, not app-wide: the UI's uploads have their own
     mcp_routes, mcp_sessions = mcp_server.http(rag, host=host, max_body_bytes=limit)
+    late = LateFaces(rag, list(entry_points(group="rag.faces")) if faces is None else faces)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with mcp_sessions:
+        async with mcp_sessions, late.running():
             yield
 
     app = FastAPI(title="rag", version=version("rag"), docs_url=None, redoc_url=None, lifespan=lifespan,
@@ -47,7 +51,6 @@ def create_app(rag: Rag, *, faces: bool = True, host: str = "127.0.0.1") -> Fast
     app.include_router(openai_compat.router(rag), dependencies=key, max_body_size=limit)
     docs.add_schemas(app, ChatCompletionChunk)
     app.router.routes.extend(mcp_routes)
-    if faces:
-        for face in entry_points(group="rag.faces"):
-            face.load()(app, rag)
+    if late.faces:
+        app.mount("/", late)
     return app
