@@ -154,7 +154,8 @@ def abstain_rows(data: list[Asked], ranker: Logistic, margin: float) -> tuple[np
                                 len(unnamed)))
         answers.append(text)
         shares = bool(content_terms(asked.case.item.question) & content_terms(unit.chunk.text))
-        vetoes.append(vetoed(asked.question.kind, unit.row, unnamed, shares) is not None)
+        named = max(u.row[RANK_FEATURES.index("document_named")] for u in asked.units)
+        vetoes.append(vetoed(asked.question.kind, unit.row, unnamed, shares, named) is not None)
     return np.array(rows), answers, np.array(vetoes)
 
 

@@ -211,3 +211,18 @@ def test_the_answerer_also_reads_the_top_documents_chunks_found_further_down_the
     hits, read = Answerer(Ranking(), None, Settings(top_k=5)).retrieve("What was it?", None, None)
     assert hits == ranking[:5]
     assert [h.chunk.id for h in read] == ["0", "1", "2", "3", "4", "7", "9"]  # 30 is beyond MORE_OF_TOP x 5
+
+
+def test_a_figure_the_named_filing_lacks_is_not_taken_from_another_filing_of_the_same_form(tmp_path, embedder):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n, company in enumerate(["acme", "globex", "initech", "umbrella"]):
+        table = "Segment\tQ3 2023\tQ3 2022\nRevenue\t$ 94,836\t$ 81,797\n"
+        if company != "initech":
+            table += f"Operating income\t$ {20 + n},076\t$ 19,104\n"
+        (docs / f"{company}-2023-q3.txt").write_text(f"{company.title()} quarterly report\n\n{table}", encoding="utf-8")
+    rag = Rag(Settings(index_dir=tmp_path / "index"), embedder)
+    rag.index([docs], progress=False)
+    # the filing is named where the question says where to look, not in what it asks
+    assert rag.ask("In Initech's quarterly report for Q3 2023, what was the operating income?").abstained
+    assert "21,076" in rag.ask("In Globex's quarterly report for Q3 2023, what was the operating income?").answer

@@ -195,19 +195,27 @@ def unnamed_terms(question: str, document: str) -> list[str]:
     return sorted(t for t in specific_terms(question) if not _mentions(mentioned, t))
 
 
-def vetoed(kind: str, best_row: np.ndarray, unnamed: list[str], shares_a_word: bool) -> str | None:
+def vetoed(kind: str, best_row: np.ndarray, unnamed: list[str], shares_a_word: bool,
+           best_named: float = 0.0) -> str | None:
     """The refusals no score overrides, because they are evidence of absence rather than weak
     evidence: the best evidence's chunk shares no word with the question ("What is the boiling
     point of liquid nitrogen?" over a news article); the question names something the retrieved
-    document never mentions; it asks for a number or a date (digits, number words, dates, days) and
-    the best evidence holds none; it asks for someone and the evidence names no one new. A place is
-    left to the abstainer: "in France" does not answer "which city", and telling them apart needs
-    more than a pattern."""
+    document never mentions; the best evidence comes from a document that is not the top one and
+    mentions fewer of the question's names and numbers than another retrieved document does
+    (`best_named`: the most any of them mentions), so the document the question is about lacks
+    the answer and another of its kind holds its own ("the pilot's flight hours" of another accident,
+    "Revenue" of another company's filing); it asks for a number or a date (digits, number words,
+    dates, days) and the best evidence holds none; it asks for someone and the evidence names no one
+    new. A place is left to the abstainer: "in France" does not answer "which city", and telling them
+    apart needs more than a pattern."""
     if not shares_a_word:
         return "the evidence shares no word with the question"
     if unnamed:
         return f"the documents never mention: {', '.join(unnamed)}"
-    if kind in (QUANTITY, TIME, PERSON) and best_row[RANK_FEATURES.index("kind_missing")]:
+    row = dict(zip(RANK_FEATURES, best_row))
+    if not row["top_document"] and row["document_named"] < best_named:
+        return "the evidence comes from another document than the one the question names"
+    if kind in (QUANTITY, TIME, PERSON) and row["kind_missing"]:
         return f"a {kind} was asked for, and the evidence gives none"
     return None
 
@@ -225,7 +233,8 @@ def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[s
     runner_up = ranked[1].score if len(ranked) > 1 else best.score - 10.0
     row = abstain_row(q, best.row, best.score, runner_up, best.text, best.context, best.chunk.text, len(unnamed))
     shares = bool(content_terms(question) & content_terms(best.chunk.text))
-    return weights().abstainer.probability(row, ABSTAIN_FEATURES), vetoed(q.kind, best.row, unnamed, shares)
+    named = max(ev.row[RANK_FEATURES.index("document_named")] for ev in ranked)
+    return weights().abstainer.probability(row, ABSTAIN_FEATURES), vetoed(q.kind, best.row, unnamed, shares, named)
 
 
 def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],
