@@ -117,6 +117,7 @@ def ask_cmd(question: str | None, as_json: bool, use_llm: bool, k: int | None, b
     if (question is None) == (batch is None):
         raise click.UsageError("give either a QUESTION or --batch FILE")
     rag = _rag(index_dir)
+    rag.warm_up()  # the model and the index load side by side
     for q in _read_questions(batch) if batch else [question]:
         answer = rag.ask(q, use_llm=use_llm, k=k)
         if as_json:

@@ -1,17 +1,19 @@
 """The one place that knows Chroma. Chunks live in a Chroma collection (embedded, or a `chroma run`
 server when RAG_CHROMA_URL is set); beside it, a SQLite file under the index folder keeps LangChain's
-record manager (what is indexed, for incremental runs) and the text of every indexed page, so that
-any citation can be re-checked against the exact text its offsets point into."""
+record manager (what is indexed, for incremental runs), the text of every indexed page, so that
+any citation can be re-checked against the exact text its offsets point into, and the sentence vectors."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import numpy as np
-import sqlalchemy as sa
-from langchain_core.documents import Document
 from tqdm import tqdm
 
 from rag.answer.text import sentence_spans
@@ -19,28 +21,29 @@ from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.types import Chunk, Page
 
-PAGES = sa.Table(
-    "pages", sa.MetaData(),
-    sa.Column("source", sa.String, primary_key=True),
-    sa.Column("page", sa.Integer, primary_key=True),  # 0 for sources without pages
-    sa.Column("root", sa.String, nullable=False),      # the folder given to `rag index`, for pruning
-    sa.Column("text", sa.Text, nullable=False),
-)
-# One row per chunk: the embeddings of its sentences (rows in sentence_spans(chunk.text) order),
-# float16 to halve the file. The extractive answerer scores sentences by them; embedding them per
-# question cost ~60 ms of a ~75 ms answer, so they are computed at index time, in the chunk's own
-# encoder pass (Embedder.encode_chunks).
-SENTENCES = sa.Table(
-    "sentence_vectors", PAGES.metadata,
-    sa.Column("chunk_id", sa.String, primary_key=True),
-    sa.Column("vectors", sa.LargeBinary, nullable=False),
-)
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+
+# Beside LangChain's record manager (table upsertion_record), in the same file: the text of every page
+# (page 0 for sources without pages; root = the folder given to `rag index`, for pruning) and, one row
+# per chunk, the embeddings of its sentences (rows in sentence_spans(chunk.text) order, float16 to halve
+# the file). The extractive answerer scores sentences by them; embedding them per question cost ~60 ms
+# of a ~75 ms answer, so they are computed at index time, in the chunk's own encoder pass
+# (Embedder.encode_chunks). Plain sqlite3: SQLAlchemy, which only the record manager needs, costs a
+# question 0.1 s to import.
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS pages (source VARCHAR NOT NULL, page INTEGER NOT NULL, root VARCHAR NOT NULL,
+                                  text TEXT NOT NULL, PRIMARY KEY (source, page));
+CREATE TABLE IF NOT EXISTS sentence_vectors (chunk_id VARCHAR NOT NULL PRIMARY KEY, vectors BLOB NOT NULL);
+"""
 
 
 HNSW = {"hnsw": {"space": "cosine"}}
 
 
 def chunk_to_document(chunk: Chunk) -> Document:
+    from langchain_core.documents import Document
+
     meta = {"source": chunk.source, "start": chunk.start, "end": chunk.end, "chunk_id": chunk.id,
             "context": chunk.context}
     if chunk.page is not None:
@@ -95,8 +98,20 @@ class Store:
         self.client = chroma_client(settings, reread=reread)
         self.collection = self.client.get_or_create_collection(settings.collection, embedding_function=None,
                                                                configuration=HNSW)
-        self.engine = sa.create_engine(f"sqlite:///{(index_dir / 'records.sqlite').resolve()}")
-        PAGES.metadata.create_all(self.engine)
+        self.db_path = (index_dir / "records.sqlite").resolve()
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one call, its changes committed if the call succeeds. One per call: they
+        cost microseconds, and none is shared between the threads of a server."""
+        db = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
 
     @cached_property
     def vectors(self):
@@ -115,7 +130,7 @@ class Store:
     def records(self):
         from langchain_classic.indexes import SQLRecordManager
 
-        records = SQLRecordManager(self._namespace, engine=self.engine)  # stamp() and documents() read it
+        records = SQLRecordManager(self._namespace, db_url=f"sqlite:///{self.db_path}")  # stamp(), documents() read it
         records.create_schema()
         return records
 
@@ -135,13 +150,19 @@ class Store:
     def stamp(self) -> str:
         """The record manager's state, which every change of the index changes: its row count and
         latest update time. Read with one query, without importing LangChain."""
-        query = sa.text("SELECT count(*), max(updated_at) FROM upsertion_record WHERE namespace = :ns")
+        query = "SELECT count(*), max(updated_at) FROM upsertion_record WHERE namespace = ?"
         try:
-            with self.engine.connect() as db:
-                count, latest = db.execute(query, {"ns": self._namespace}).one()
-        except sa.exc.OperationalError:  # no such table: nothing was ever indexed here
+            with self._db() as db:
+                count, latest = db.execute(query, (self._namespace,)).fetchone()
+        except sqlite3.OperationalError:  # no such table: nothing was ever indexed here
             return "0:None"
         return f"{count}:{latest!r}"
+
+    def close(self) -> None:
+        """Let go of the folder's files: Chroma's system, and the record manager's connections."""
+        self.client.close()
+        if "records" in self.__dict__:
+            self.records.engine.dispose()
 
     def _get_all(self, include: list[str], page: int = 5000) -> dict[str, list]:
         """Every record of the collection, read a page at a time: one `get()` of everything fails
@@ -183,8 +204,8 @@ class Store:
         if keys:
             self.collection.delete(ids=keys)
             self.records.delete_keys(keys)
-        with self.engine.begin() as db:
-            db.execute(PAGES.delete().where(PAGES.c.source == source))
+        with self._db() as db:
+            db.execute("DELETE FROM pages WHERE source = ?", (source,))
         return len(keys)
 
     # --- sentence vectors ---------------------------------------------------------------
@@ -192,9 +213,12 @@ class Store:
         """Each chunk's sentence embeddings (float32, one row per sentence), from the index where
         present, else computed now and stored, so an index built by an older version still answers."""
         ids = list({c.id for c in chunks})
-        with self.engine.connect() as db:
-            stored = dict(db.execute(sa.select(SENTENCES.c.chunk_id, SENTENCES.c.vectors)
-                                     .where(SENTENCES.c.chunk_id.in_(ids))).all())
+        stored: dict[str, bytes] = {}
+        with self._db() as db:
+            for i in range(0, len(ids), 900):  # SQLite caps the parameters of a statement
+                part = ids[i:i + 900]
+                stored |= dict(db.execute(f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN "
+                                          f"({','.join('?' * len(part))})", part))
         missing = list({c.id: c for c in chunks if c.id not in stored}.values())
         if missing:
             stored |= self._embed_sentences(missing)
@@ -208,19 +232,19 @@ class Store:
 
     def _put_sentences(self, vectors: dict[str, np.ndarray]) -> dict[str, bytes]:
         rows = {chunk_id: v.astype(np.float16).tobytes() for chunk_id, v in vectors.items()}
-        with self.engine.begin() as db:
-            db.execute(SENTENCES.delete().where(SENTENCES.c.chunk_id.in_(list(rows))))
-            db.execute(SENTENCES.insert(), [{"chunk_id": k, "vectors": v} for k, v in rows.items()])
+        with self._db() as db:
+            db.executemany("INSERT OR REPLACE INTO sentence_vectors (chunk_id, vectors) VALUES (?, ?)", rows.items())
         return rows
+
+    def sentence_vector_ids(self) -> set[str]:
+        with self._db() as db:
+            return {row[0] for row in db.execute("SELECT chunk_id FROM sentence_vectors")}
 
     def sync_sentence_vectors(self, progress: bool | None = None, batch: int = 256) -> None:
         """After indexing: drop the vectors of deleted chunks, compute those of new ones."""
-        present = set(self.records.list_keys())
-        with self.engine.begin() as db:
-            have = {r[0] for r in db.execute(sa.select(SENTENCES.c.chunk_id))}
-            gone = list(have - present)
-            for i in range(0, len(gone), 900):  # SQLite caps bound parameters per statement
-                db.execute(SENTENCES.delete().where(SENTENCES.c.chunk_id.in_(gone[i:i + 900])))
+        present, have = set(self.records.list_keys()), self.sentence_vector_ids()
+        with self._db() as db:
+            db.executemany("DELETE FROM sentence_vectors WHERE chunk_id = ?", [(gone,) for gone in have - present])
         missing = sorted(present - have)
         bar_off = (None if progress is None else not progress) if missing else True
         with tqdm(total=len(missing), desc="sentences", unit="chunk", disable=bar_off) as bar:
@@ -232,33 +256,29 @@ class Store:
     # --- page texts ---------------------------------------------------------------------
     def put_pages(self, root: str, pages: list[Page]) -> None:
         """Replace the stored texts of one source by its current pages."""
-        with self.engine.begin() as db:
-            db.execute(PAGES.delete().where(PAGES.c.source == pages[0].source))
-            db.execute(PAGES.insert(), [{"source": p.source, "page": p.page or 0, "root": root, "text": p.text}
-                                        for p in pages])
+        with self._db() as db:
+            db.execute("DELETE FROM pages WHERE source = ?", (pages[0].source,))
+            db.executemany("INSERT INTO pages (source, page, root, text) VALUES (?, ?, ?, ?)",
+                           [(p.source, p.page or 0, root, p.text) for p in pages])
 
     def page_text(self, source: str, page: int | None) -> str | None:
-        with self.engine.connect() as db:
-            row = db.execute(sa.select(PAGES.c.text).where(PAGES.c.source == source,
-                                                           PAGES.c.page == (page or 0))).first()
+        with self._db() as db:
+            row = db.execute("SELECT text FROM pages WHERE source = ? AND page = ?", (source, page or 0)).fetchone()
         return row[0] if row else None
 
     def documents(self) -> list[dict]:
         """Every indexed source with its page and chunk counts, by name. Plain SQL on the record
         manager's table: importing LangChain's record manager for it cost /health 0.5 s at start."""
-        pages = sa.select(PAGES.c.source, sa.func.count(), sa.func.max(PAGES.c.root)).group_by(PAGES.c.source)
-        chunks = sa.text("SELECT group_id, count(*) FROM upsertion_record WHERE namespace = :ns GROUP BY group_id")
-        with self.engine.connect() as db:
+        chunks = "SELECT group_id, count(*) FROM upsertion_record WHERE namespace = ? GROUP BY group_id"
+        with self._db() as db:
             try:
-                counts = dict(db.execute(chunks, {"ns": self._namespace}).all())
-            except sa.exc.OperationalError:  # no such table: nothing was ever indexed here
+                counts = dict(db.execute(chunks, (self._namespace,)))
+            except sqlite3.OperationalError:  # no such table: nothing was ever indexed here
                 counts = {}
-            return [{"source": s, "pages": n, "chunks": counts.get(s, 0), "root": root}
-                    for s, n, root in db.execute(pages.order_by(PAGES.c.source))]
+            return [{"source": s, "pages": n, "chunks": counts.get(s, 0), "root": root} for s, n, root in
+                    db.execute("SELECT source, count(*), max(root) FROM pages GROUP BY source ORDER BY source")]
 
     def sources(self, root: str | None = None) -> list[str]:
-        query = sa.select(PAGES.c.source).distinct().order_by(PAGES.c.source)
-        if root is not None:
-            query = query.where(PAGES.c.root == root)
-        with self.engine.connect() as db:
-            return [r[0] for r in db.execute(query)]
+        where, args = (" WHERE root = ?", (root,)) if root is not None else ("", ())
+        with self._db() as db:
+            return [r[0] for r in db.execute(f"SELECT DISTINCT source FROM pages{where} ORDER BY source", args)]

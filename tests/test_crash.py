@@ -22,7 +22,7 @@ from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.loaders import discover, load
 from rag.service import Rag
-from rag.store import SENTENCES, Store
+from rag.store import Store
 from rag.types import Chunk
 
 from .waiting import wait_until
@@ -179,17 +179,8 @@ def fp32_runs(monkeypatch) -> None:
     monkeypatch.setenv("RAG_EMBED_PRECISION", "fp32")
 
 
-def close(store: Store) -> None:
-    """Stop the store's Chroma system. A process keeps one per folder, with what it last read, and
-    fails ("Nothing found on disk") once another process has written there."""
-    store.client.close()
-    store.engine.dispose()
-
-
 def read_state(store: Store) -> IndexState:
-    with store.engine.connect() as db:
-        sentence_ids = {row[0] for row in db.execute(SENTENCES.select().with_only_columns(SENTENCES.c.chunk_id))}
-    return IndexState(store.all_chunks(), store.records.list_keys(), sentence_ids,
+    return IndexState(store.all_chunks(), store.records.list_keys(), store.sentence_vector_ids(),
                       {s: store.page_text(s, None) for s in store.sources()})
 
 
@@ -198,7 +189,7 @@ def read_index(index_dir: Path, embedder: Embedder) -> IndexState:
     try:
         return read_state(store)
     finally:
-        close(store)
+        store.close()  # a process keeps one Chroma system per folder, which fails once another writes there
 
 
 def index_in_process(index_dir: Path, folder: Path, embedder: Embedder) -> IndexState:
@@ -208,7 +199,7 @@ def index_in_process(index_dir: Path, folder: Path, embedder: Embedder) -> Index
         rag.index([folder], progress=False)
         return read_state(rag.store)
     finally:
-        close(rag.store)
+        rag.store.close()
 
 
 def assert_consistent(state: IndexState, folder: Path) -> None:
@@ -429,7 +420,7 @@ def test_a_second_index_run_waits_for_the_first_and_together_they_build_what_one
 
     clean = Rag(Settings(index_dir=tmp_path / "clean"), embedder)
     clean.index([first, second], progress=False)
-    close(clean.store)
+    clean.store.close()
     got, want = read_index(index_dir, embedder), read_index(tmp_path / "clean", embedder)
     assert sorted(got.chunks, key=lambda c: c.id) == sorted(want.chunks, key=lambda c: c.id)
     assert (sorted(got.record_keys), got.sentence_ids, got.pages) == (sorted(want.record_keys), want.sentence_ids,
