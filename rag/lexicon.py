@@ -17,6 +17,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,7 @@ class Lexicon:
 
     def __post_init__(self) -> None:
         self._stemmer = _stemmer()
+        self.idf = lru_cache(maxsize=1 << 16)(self._idf)  # an answer asks for the same few terms ~100 times
 
     @classmethod
     def build(cls, chunks: Iterable[Chunk], stamp: str) -> Lexicon:
@@ -81,9 +83,9 @@ class Lexicon:
             scoring = scoring[np.argpartition(scores[scoring], -n)[-n:]]
         return {self.ids[i].decode(): float(scores[i]) for i in scoring}
 
-    def idf(self, term: str) -> float:
-        """Inverse document frequency over chunks; a word the corpus never uses is maximally rare, so a
-        question about something the documents never mention finds little coverage."""
+    def _idf(self, term: str) -> float:
+        """Inverse document frequency over chunks (`idf`); a word the corpus never uses is maximally
+        rare, so a question about something the documents never mention finds little coverage."""
         i = int(np.searchsorted(self.terms, term))
         df = int(self.df[i]) if i < len(self.terms) and self.terms[i] == term else 0
         return math.log((len(self) + 1) / (df + 0.5))
