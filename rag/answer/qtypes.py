@@ -33,7 +33,11 @@ NOUN_CLASSES = {
           "period age hour hours week weeks morning evening night quarter",
     QUANTITY: "number numbers amount amounts percentage percent share rate rates total price cost costs population "
               "size ratio length height width depth weight distance speed fee fees budget revenue income "
-              "sum value temperature dose dosage volume capacity",
+              "sum value temperature dose dosage volume capacity "
+              # the line items of financial statements, which analysts ask for by name
+              "sales expense expenses earnings profit profits loss losses margin margins assets liabilities cash "
+              "flow debt equity dividend dividends eps ebitda tax taxes capex spending backlog headcount inventory "
+              "inventories receivables proceeds deficit surplus turnover",
     PLACE: "city cities country countries region regions state states place places location locations area areas "
            "river rivers town towns continent island islands county province capital nation nations airport "
            "airports street village lake sea ocean mountain site sites airstrip field",
