@@ -5,7 +5,8 @@ Each row is warmed up on 64 chunks, then timed over all chunks (best of --repeat
 the timing; "CPU s / s" is the process's CPU time over wall time (~2 on 2 idle cores: lower means other
 work competed, or the row used fewer threads). Quality: min and mean cosine of each chunk vector to the baseline's (the issue's guard:
 ≥ 0.999). `ours` is Embedder.encode_chunks (chunk and sentence vectors in one pass, bf16 TorchScript
-where the CPU has native bf16, texts sorted by length, batch 32).
+where the CPU has native bf16, texts sorted by length, batch 32, ENCODER_WORKERS batches at once on
+one PyTorch thread each).
 
 Run from the repo root:  .venv/bin/python bench/embed_speed.py [--repeat 1]
 """
@@ -21,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 
@@ -41,13 +43,20 @@ def corpus() -> list[str]:
 
 
 def sentence_transformers(bf16: bool) -> Encode:
+    """As the recipe runs it: one batch at a time, on PyTorch's threads on every core (set again here,
+    as loading our trace sets one thread for the whole process)."""
     import torch
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(Embedder().model_path), device="cpu")
     if bf16:
         model = model.to(torch.bfloat16)
-    return lambda texts: np.asarray(model.encode(texts, batch_size=32, normalize_embeddings=True), np.float32)
+
+    def encode(texts: list[str]) -> np.ndarray:
+        torch.set_num_threads(os.cpu_count() or 1)
+        return np.asarray(model.encode(texts, batch_size=32, normalize_embeddings=True), np.float32)
+
+    return encode
 
 
 def ours(**kwargs) -> Encode:
@@ -76,18 +85,24 @@ def unsorted(batch_size: int = 32) -> Encode:
     return encode
 
 
-def one_thread() -> Encode:
+def one_batch_at_a_time(threads: int) -> Encode:
+    """Ours with one batch at a time on `threads` PyTorch threads (with every core: the default until
+    2026-12-02, which lost 2-5x whenever another process took a core), instead of ENCODER_WORKERS
+    batches side by side on one thread each."""
     import torch
+
+    import rag.embeddings
 
     inner = ours()
 
     def encode(texts: list[str]) -> np.ndarray:
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return inner(texts)
-        finally:
-            torch.set_num_threads(before)
+        with patch.object(rag.embeddings, "ENCODER_WORKERS", 1):
+            inner(texts[:1])  # loads the trace, which sets one thread
+            torch.set_num_threads(threads)
+            try:
+                return inner(texts)
+            finally:
+                torch.set_num_threads(1)
 
     return encode
 
@@ -106,7 +121,7 @@ def onnx_int8(folder: str) -> Encode:
     quantised = str(Path(folder) / "model-int8.onnx")
     quantize_dynamic(str(embedder.onnx_path), quantised, weight_type=QuantType.QInt8)
     session = onnxruntime.InferenceSession(quantised, providers=["CPUExecutionProvider"])
-    forward = lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]  # noqa: E731
+    forward = lambda ids, mask: session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
     return lambda texts: _normalise(np.stack(embedder._run(texts, forward, lambda states, *_: states.mean(0))))
 
 
@@ -141,7 +156,9 @@ def main() -> None:
             "ours: encode_chunks (auto precision, sorted, batch 32)": ours,
             **{f"ours, batch {b}": (lambda b=b: ours(batch_size=b)) for b in (8, 16, 64)},
             "ours, unsorted (shuffled, batch 32, chunk vectors only)": unsorted,
-            "ours, torch.set_num_threads(1)": one_thread,
+            "ours, one batch at a time on every core (before 2026-12-02)":
+                lambda: one_batch_at_a_time(os.cpu_count() or 1),
+            "ours, one batch at a time on one thread": lambda: one_batch_at_a_time(1),
             "ONNX Runtime fp32 (Embedder.encode)": onnx_fp32,
             "ONNX Runtime int8 dynamic (QInt8)": lambda: onnx_int8(tmp),
             "TorchScript fp32 (precision=fp32)": lambda: ours(precision="fp32"),

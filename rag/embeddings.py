@@ -22,6 +22,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +35,12 @@ from langchain_core.embeddings import Embeddings
 # there are at most 16 widths, and fewer kernels to build: on the 1,304 pydoc chunks, 4.5–4.9 s and
 # a 0.83–0.86 GB peak, against 5.4 s and 1.58 GB unpadded.
 PAD_TO = 16
+# Indexing runs this many batches at once, each on one thread, rather than one batch at a time on every
+# core: PyTorch's OpenMP threads meet at a barrier after every operation, and when another process
+# takes a core, the thread left running spins there. On the 2-core machine shared with other work,
+# `rag index` of the agency PDFs took 117 s that way and 25 s with one thread (README, Real PDFs);
+# independent batches lose only the share of the CPU that the other work takes.
+ENCODER_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 Spans = list[tuple[int, int]]
 Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (ids, mask) -> token states, float32
 
@@ -107,6 +114,7 @@ class Embedder(Embeddings):
         if not (self.traced_path.exists() and self.onnx_path.exists()):
             self._export()
         model = torch.jit.load(str(self.traced_path))
+        torch.set_num_threads(1)  # batches run in parallel instead (ENCODER_WORKERS)
 
         def forward(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
             with torch.inference_mode():
@@ -156,13 +164,13 @@ class Embedder(Embeddings):
                                   input_names=["input_ids", "attention_mask"], output_names=["states"])
 
     # --- pooling ----------------------------------------------------------------------------
-    def _run(self, texts: list[str], forward: Forward, pool: Callable) -> list:
-        """Tokenise, batch by length (little padding), run the encoder, pool each text's token states."""
+    def _run(self, texts: list[str], forward: Forward, pool: Callable, workers: int = 1) -> list:
+        """Tokenise, batch by length (little padding), run the encoder, pool each text's token states.
+        With `workers` > 1, that many batches run at once, each on one thread (see `torch_forward`)."""
         encodings = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out: list = [None] * len(texts)
-        for b in range(0, len(order), self.batch_size):
-            batch = order[b:b + self.batch_size]
+
+        def run_batch(batch: list[int]) -> list:
             width = -(-max(len(encodings[i].ids) for i in batch) // PAD_TO) * PAD_TO
             ids = np.zeros((len(batch), width), dtype=np.int64)
             mask = np.zeros((len(batch), width), dtype=np.int64)
@@ -170,8 +178,14 @@ class Embedder(Embeddings):
                 ids[row, :len(encodings[i].ids)] = encodings[i].ids
                 mask[row, :len(encodings[i].ids)] = 1
             states = forward(ids, mask)
-            for row, i in enumerate(batch):
-                out[i] = pool(states[row, :len(encodings[i].ids)], encodings[i], i)
+            return [pool(states[row, :len(encodings[i].ids)], encodings[i], i) for row, i in enumerate(batch)]
+
+        batches = [order[b:b + self.batch_size] for b in range(0, len(order), self.batch_size)]
+        out: list = [None] * len(texts)
+        with ThreadPoolExecutor(max(1, min(workers, len(batches)))) as executor:
+            for batch, pooled in zip(batches, executor.map(run_batch, batches)):
+                for i, value in zip(batch, pooled):
+                    out[i] = value
         return out
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -197,12 +211,12 @@ class Embedder(Embeddings):
                 pooled.append(states[inside | special].mean(0) if inside.any() else None)
             return states.mean(0), pooled
 
-        chunks, sentences = zip(*self._run(texts, self.torch_forward, pool))
+        chunks, sentences = zip(*self._run(texts, self.torch_forward, pool, ENCODER_WORKERS))
         sentences = [list(p) for p in sentences]
         cut = [(i, j) for i, pooled in enumerate(sentences) for j, v in enumerate(pooled) if v is None]
         if cut:
             alone = self._run([texts[i][slice(*spans[i][j])] for i, j in cut], self.torch_forward,
-                              lambda states, *_: states.mean(0))
+                              lambda states, *_: states.mean(0), ENCODER_WORKERS)
             for (i, j), vector in zip(cut, alone):
                 sentences[i][j] = vector
         return (_normalise(np.stack(chunks)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 
 import numpy as np
 import pytest
@@ -85,3 +86,28 @@ def test_answering_a_question_never_imports_pytorch(seed_rag):
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_indexing_runs_batches_side_by_side_each_on_one_thread(paragraphs):
+    """One PyTorch thread per batch: its threads would wait for each other after every operation, for
+    as long as another process holds a core (README, Real PDFs). Same vectors as one batch at a time."""
+    import torch
+
+    embedder = Embedder(batch_size=2)
+    forward = embedder.torch_forward
+    assert torch.get_num_threads() == 1
+    first_two, calls, lock = threading.Barrier(2, timeout=120), [], threading.Lock()
+
+    def meeting(ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        with lock:
+            calls.append(threading.get_ident())
+            meet = len(calls) <= 2
+        if meet:
+            first_two.wait()  # broken (an error) unless the second batch starts before the first ends
+        return forward(ids, mask)
+
+    mean = lambda states, *_: states.mean(0)
+    together = embedder._run(paragraphs, meeting, mean, workers=2)
+    alone = embedder._run(paragraphs, forward, mean, workers=1)
+    assert len(calls) == -(-len(paragraphs) // 2) and len(set(calls)) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(together, alone, strict=True))
