@@ -1,4 +1,5 @@
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,49 @@ def test_reading_every_chunk_pages_through_the_collection(seed_rag):
     paged = store._get_all(["documents"], page=2)
     assert sorted(zip(paged["ids"], paged["documents"])) == sorted(zip(whole["ids"], whole["documents"]))
     assert len(paged["ids"]) == store.count() > 2
+
+
+def test_files_are_read_in_a_thread_of_their_own_ahead_of_the_encoder(rag, corpus, monkeypatch):
+    from rag import indexer
+
+    readers = []
+    real_load = indexer.load
+
+    def load(*args, **kwargs):
+        readers.append(threading.current_thread().name)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(indexer, "load", load)
+    report = rag.index([corpus], progress=False)
+    assert report.files == len(readers) == len(list(corpus.iterdir())) and set(readers) == {"rag-read-ahead"}
+    assert rag.search("Who trained Ukrainian troops?")
+
+
+def test_an_error_while_reading_stops_the_run_with_that_error(rag, corpus, monkeypatch):
+    from rag import indexer
+
+    def load(*args, **kwargs):
+        raise MemoryError("out of memory while reading")
+
+    monkeypatch.setattr(indexer, "load", load)
+    with pytest.raises(MemoryError, match="while reading"):
+        rag.index([corpus], progress=False)
+    assert not [t for t in threading.enumerate() if t.name == "rag-read-ahead"]
+
+
+def test_leaving_early_stops_the_reading_thread_at_its_next_file():
+    from rag.indexer import _read_ahead
+
+    started = []
+
+    def produce(stop: threading.Event):
+        for file in range(1000):
+            if stop.is_set():
+                return
+            started.append(file)
+            yield from [file] * 3  # three chunks per file
+
+    with _read_ahead(produce, 2) as chunks:
+        assert next(chunks) == 0
+    assert not [t for t in threading.enumerate() if t.name == "rag-read-ahead"]
+    assert len(started) <= 3  # the file being consumed, at most one queued ahead, one being read
