@@ -5,8 +5,12 @@ Kept apart from rag.store because importing langchain_chroma costs about a secon
 from __future__ import annotations
 
 from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
 
+from rag.embeddings import Embedder
 from rag.store import encode_chunks
+
+Embeddings.register(Embedder)
 
 
 class ChunkVectors(Chroma):

@@ -28,7 +28,6 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 # Batches are padded to a multiple of this many tokens. oneDNN keeps the kernels it builds for each
 # input shape, so with one shape per text length `rag index` grew to 2.5 GB at 50k chunks. With 16
@@ -58,8 +57,10 @@ def bf16_supported() -> bool:
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-class Embedder(Embeddings):
-    """Vectors are L2-normalised, so a dot product is the cosine. Models load on first use."""
+class Embedder:
+    """Vectors are L2-normalised, so a dot product is the cosine. Models load on first use. It speaks
+    LangChain's `Embeddings` interface (below), and is registered as one where LangChain is loaded
+    anyway (rag.chunk_vectors): importing langchain_core cost every question 0.1 s."""
 
     def __init__(self, model: str | None = None, *, precision: str = "auto", cache_dir: Path | None = None,
                  batch_size: int = 32) -> None:

@@ -74,14 +74,14 @@ def test_a_folder_that_is_not_a_local_model_is_refused(tmp_path):
         Embedder(str(tmp_path))
 
 
-def test_answering_a_question_never_imports_pytorch(seed_rag):
+def test_answering_a_question_never_imports_pytorch_langchain_or_sqlalchemy(seed_rag):
     script = textwrap.dedent(f"""
         import sys
         from rag.config import Settings
         from rag.service import Rag
         answer = Rag(Settings(index_dir={str(seed_rag.settings.index_dir)!r})).ask("Who is the Estonian prime minister?")
         assert "Kallas" in answer.answer
-        heavy = ("torch", "transformers", "sentence_transformers", "langchain_chroma")
+        heavy = ("torch", "transformers", "sentence_transformers", "langchain_chroma", "langchain_core", "sqlalchemy")
         print(sorted(m for m in heavy if m in sys.modules))
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
