@@ -91,13 +91,14 @@ def main() -> None:
                                                              env, ok)
                     results[command].append((seconds, rss, cpu))
                     skipped[command] |= {Path(s).name for s in SKIPPED.findall(out)}
-                    print(f"run {i}  {command:<7} {seconds:7.2f} s  CPU {cpu:7.2f} s  peak RSS {rss:6.0f} MB  | "
-                          f"{out.splitlines()[-1]}")
+                    print(f"run {i}  {command:<7} {seconds:7.2f} s  CPU {cpu:7.2f} s  peak RSS {rss:6.0f} MB  "
+                          f"load {os.getloadavg()[0]:4.1f}  | {out.splitlines()[-1]}")
             wall = {command: statistics.median(v[0] for v in values) for command, values in results.items()}
             cpu = {command: statistics.median(v[2] for v in values) for command, values in results.items()}
             for command, values in results.items():
                 rows.append((name, files, pages, command, wall[command], cpu[command], max(v[1] for v in values),
                              wall["recipe"] / wall[command], cpu["recipe"] / cpu[command], sorted(skipped[command])))
+    print(f"\n# load avg at end {os.getloadavg()[0]:.2f}")
     print("\n| folder | PDFs | pages | command | median s | pages/s | CPU s | peak RSS MB | recipe ÷ this (wall) "
           "| recipe ÷ this (CPU) | skipped |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
