@@ -10,7 +10,7 @@ from rag.answer.extractive import widen
 from rag.answer.features import (RANK_FEATURES, Question, candidate_rows, is_heading, is_question,
                                  number_by)
 from rag.answer.qtypes import (DEFINITION, OTHER, PAIR, PERSON, PLACE, QUANTITY, REASON, TIME, YESNO, answer_type,
-                               counts, spots)
+                               counts, holds)
 from rag.config import Settings
 from rag.metrics import contains_answer
 from rag.service import Rag
@@ -120,8 +120,8 @@ def test_the_kind_of_answer_comes_from_the_question_word_and_its_head_noun(quest
     ("Certificate:\tStudent\tAge:\t17, Male", {QUANTITY}),
 ])
 def test_a_sentence_holds_the_kinds_of_answer_spotted_in_it(sentence, kinds):
-    assert kinds <= spots(sentence, "Who runs it, when and where, and how many?")
-    assert not ({QUANTITY} - kinds) & spots(sentence, "How many?")
+    assert all(holds(kind, sentence, "Who runs it, when and where, and how many?") for kind in kinds)
+    assert QUANTITY in kinds or not holds(QUANTITY, sentence, "How many?")
 
 
 def test_a_yes_no_question_is_answered_by_the_sentence_that_settles_it_not_by_the_question(seed_rag):
@@ -167,7 +167,7 @@ def test_every_sentence_of_an_answer_needs_its_own_marker(seed_rag):
 def test_a_number_that_is_part_of_a_name_counts_nothing():
     assert counts("the Nasoni Access H2O faucet, CMT4J, MMTCO2e") == set()
     assert counts("Investigational Site\t4 US sites; 25mg twice") == {"4", "25"}
-    assert QUANTITY not in spots("It tests whether the Access H2O faucet works.", "What is the price of the faucet?")
+    assert not holds(QUANTITY, "It tests whether the Access H2O faucet works.", "What is the price of the faucet?")
 
 
 def test_how_old_asks_for_an_age_and_a_table_row_answers_it_by_the_number_beside_that_label():

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.answer.qtypes import QUANTITY, SPOTTABLE, TIME, answer_type, glued, spots
+from rag.answer.qtypes import QUANTITY, SPOTTABLE, TIME, answer_type, glued, holds
 from rag.answer.text import content_terms, stem, words
 
 # Chosen by two-fold cross-validation on the dev halves (SQuAD: Normans vs Sky; PDFs: by document):
@@ -102,7 +102,7 @@ class Question:
         self.polarity = set(words(asked)) & POLARITY
 
     def kind_held(self, unit: str) -> bool:
-        return self.wants_kind and self.kind in spots(unit, self.asked)
+        return self.wants_kind and holds(self.kind, unit, self.asked)
 
 
 def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval: float,

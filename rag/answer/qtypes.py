@@ -117,22 +117,22 @@ def _head_noun_type(rest: list[str]) -> str:
     return OTHER
 
 
-def spots(sentence: str, question: str = "") -> frozenset[str]:
-    """The kinds of answer the sentence holds. A quantity is a number the question does not hold; a
-    person is someone the question does not name (names_someone), or a role noun when the question
-    names someone ("Who is Kaja Kallas?" is answered by "the Estonian prime minister")."""
-    found = {kind for kind, pattern in SPOTTERS.items() if pattern.search(sentence)}
-    asked = {_name(t) for t in _WORD.findall(question)}
-    if counts(sentence) - counts(question):
-        found.add(QUANTITY)  # a number the question does not already hold ("2020-2024", "H2O" hold theirs)
-    if names_someone(_WORD.findall(sentence), asked, lone=bool(WHO.search(question))):
-        found.add(PERSON)
-    elif ROLE.search(sentence) and any(t[:1].isupper() for t in _WORD.findall(question)[1:]):
-        found.add(PERSON)
-    if PLACE in found and all(_mentioned(_name(m.group().split()[-1]), asked)
-                              for m in SPOTTERS[PLACE].finditer(sentence)):
-        found.discard(PLACE)
-    return frozenset(found)
+def holds(kind: str, sentence: str, question: str = "") -> bool:
+    """Whether the sentence holds an answer of this kind. A quantity is a number the question does not
+    hold; a person is someone the question does not name (names_someone), or a role noun when the
+    question names someone ("Who is Kaja Kallas?" is answered by "the Estonian prime minister"); a
+    place is one the question does not name. One kind at a time: the answerer asks only for the kind a
+    question wants, for some 25 units per question."""
+    if kind == QUANTITY:
+        return bool(counts(sentence) - counts(question))  # "2020-2024", "H2O" hold their own numbers
+    if kind == PERSON:
+        asked = {_name(t) for t in _WORD.findall(question)}
+        return (names_someone(_WORD.findall(sentence), asked, lone=bool(WHO.search(question)))
+                or bool(ROLE.search(sentence)) and any(t[:1].isupper() for t in _WORD.findall(question)[1:]))
+    if kind == PLACE:
+        asked = {_name(t) for t in _WORD.findall(question)}
+        return any(not _mentioned(_name(m.group().split()[-1]), asked) for m in SPOTTERS[PLACE].finditer(sentence))
+    return kind in SPOTTERS and bool(SPOTTERS[kind].search(sentence))
 
 
 def names_someone(tokens: list[str], asked: set[str], lone: bool) -> bool:
