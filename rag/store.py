@@ -5,9 +5,11 @@ any citation can be re-checked against the exact text its offsets point into, an
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,12 +31,25 @@ if TYPE_CHECKING:
 # per chunk, the embeddings of its sentences (rows in sentence_spans(chunk.text) order, float16 to halve
 # the file). The extractive answerer scores sentences by them; embedding them per question cost ~60 ms
 # of a ~75 ms answer, so they are computed at index time, in the chunk's own encoder pass
-# (Embedder.encode_chunks). Plain sqlite3: SQLAlchemy, which only the record manager needs, costs a
-# question 0.1 s to import.
+# (Embedder.encode_chunks). Plain sqlite3, for these and for the record manager (Records): SQLAlchemy
+# costs a question 0.1 s to import, and LangChain's SQL record manager with it ~0.4 s of `rag index`.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (source VARCHAR NOT NULL, page INTEGER NOT NULL, root VARCHAR NOT NULL,
                                   text TEXT NOT NULL, PRIMARY KEY (source, page));
 CREATE TABLE IF NOT EXISTS sentence_vectors (chunk_id VARCHAR NOT NULL PRIMARY KEY, vectors BLOB NOT NULL);
+"""
+# LangChain's record manager's table and indexes, as langchain_classic's SQLRecordManager creates them,
+# so that an index folder written by either is read and written by both (Records, below).
+RECORDS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS upsertion_record (uuid VARCHAR NOT NULL, "key" VARCHAR, namespace VARCHAR NOT NULL,
+                                             group_id VARCHAR, updated_at FLOAT, PRIMARY KEY (uuid),
+                                             CONSTRAINT uix_key_namespace UNIQUE ("key", namespace));
+CREATE INDEX IF NOT EXISTS ix_key_namespace ON upsertion_record ("key", namespace);
+CREATE INDEX IF NOT EXISTS ix_upsertion_record_uuid ON upsertion_record (uuid);
+CREATE INDEX IF NOT EXISTS ix_upsertion_record_key ON upsertion_record ("key");
+CREATE INDEX IF NOT EXISTS ix_upsertion_record_group_id ON upsertion_record (group_id);
+CREATE INDEX IF NOT EXISTS ix_upsertion_record_namespace ON upsertion_record (namespace);
+CREATE INDEX IF NOT EXISTS ix_upsertion_record_updated_at ON upsertion_record (updated_at);
 """
 
 
@@ -87,9 +102,82 @@ def chroma_client(settings: Settings, *, reread: bool = False):
     return chromadb.PersistentClient(path=path, settings=chroma_settings)
 
 
+Connect = Callable[[], AbstractContextManager[sqlite3.Connection]]
+
+
+class Records:
+    """LangChain's record manager on plain sqlite3: the part of its interface that LangChain's `index()`
+    and the Store call, over langchain_classic's SQLRecordManager table and with its semantics (a
+    record's time is SQLite's clock; an upsert refreshes the time and group of a key already recorded).
+    That one is built on SQLAlchemy: importing it cost `rag index` ~0.4 s, and compiling each batch's
+    upsert statement ~0.2 s more on 335 chunks."""
+
+    def __init__(self, namespace: str, connect: Connect) -> None:
+        self.namespace, self._connect = namespace, connect
+        with connect() as db:
+            db.executescript(RECORDS_SCHEMA)
+
+    def get_time(self) -> float:
+        with self._connect() as db:
+            return _now(db)
+
+    def update(self, keys: Sequence[str], *, group_ids: Sequence[str | None] | None = None,
+               time_at_least: float | None = None) -> None:
+        """Record these keys (with their groups) as written now."""
+        group_ids = [None] * len(keys) if group_ids is None else group_ids
+        if len(keys) != len(group_ids):
+            raise ValueError(f"Number of keys ({len(keys)}) does not match number of group_ids ({len(group_ids)})")
+        with self._connect() as db:
+            now = _now(db)
+            if time_at_least and now < time_at_least:  # LangChain's guard: cleanup must not delete new records
+                raise AssertionError(f"Time sync issue: {now} < {time_at_least}")
+            db.executemany('INSERT INTO upsertion_record (uuid, "key", namespace, group_id, updated_at) '
+                           'VALUES (?, ?, ?, ?, ?) ON CONFLICT ("key", namespace) '
+                           "DO UPDATE SET updated_at = excluded.updated_at, group_id = excluded.group_id",
+                           [(str(uuid.uuid4()), key, self.namespace, group, now)
+                            for key, group in zip(keys, group_ids, strict=True)])
+
+    def exists(self, keys: Sequence[str]) -> list[bool]:
+        with self._connect() as db:
+            found = {row[0] for row in db.execute(
+                'SELECT "key" FROM upsertion_record WHERE namespace = ? AND "key" IN (SELECT value FROM json_each(?))',
+                (self.namespace, json.dumps(list(keys))))}
+        return [key in found for key in keys]
+
+    def list_keys(self, *, before: float | None = None, after: float | None = None,
+                  group_ids: Sequence[str] | None = None, limit: int | None = None) -> list[str]:
+        """Recorded keys, optionally only those updated after/before a time or of these groups."""
+        query = 'SELECT "key" FROM upsertion_record WHERE namespace = ?'
+        args: list[str | float] = [self.namespace]
+        if after:
+            query += " AND updated_at > ?"
+            args.append(after)
+        if before:
+            query += " AND updated_at < ?"
+            args.append(before)
+        if group_ids:
+            query += " AND group_id IN (SELECT value FROM json_each(?))"
+            args.append(json.dumps(list(group_ids)))
+        if limit:
+            query += " LIMIT ?"
+            args.append(limit)
+        with self._connect() as db:
+            return [row[0] for row in db.execute(query, args)]
+
+    def delete_keys(self, keys: Sequence[str]) -> None:
+        with self._connect() as db:
+            db.execute('DELETE FROM upsertion_record WHERE namespace = ? AND "key" IN (SELECT value FROM json_each(?))',
+                       (self.namespace, json.dumps(list(keys))))
+
+
+def _now(db: sqlite3.Connection) -> float:
+    """SQLite's clock in Unix seconds, as SQLRecordManager reads it (julianday works on old SQLite too)."""
+    return db.execute("SELECT (julianday('now') - 2440587.5) * 86400.0").fetchone()[0]
+
+
 class Store:
-    """Reads go straight to chromadb; LangChain's Chroma wrapper and record manager, which only writes
-    need, are loaded on first use: importing them costs about a second that a question need not pay."""
+    """Reads go straight to chromadb; LangChain's Chroma wrapper, which only writes need, is loaded on
+    first use: importing it costs about a second that a question need not pay."""
 
     def __init__(self, settings: Settings, embedder: Embedder, *, reread: bool = False) -> None:
         self.settings, self.embedder = settings, embedder
@@ -127,12 +215,8 @@ class Store:
         return f"chroma/{self.settings.collection}"
 
     @cached_property
-    def records(self):
-        from langchain_classic.indexes import SQLRecordManager
-
-        records = SQLRecordManager(self._namespace, db_url=f"sqlite:///{self.db_path}")  # stamp(), documents() read it
-        records.create_schema()
-        return records
+    def records(self) -> Records:
+        return Records(self._namespace, self._db)  # stamp() and documents() read its table directly
 
     # --- chunks -------------------------------------------------------------------------
     def count(self) -> int:
@@ -159,10 +243,8 @@ class Store:
         return f"{count}:{latest!r}"
 
     def close(self) -> None:
-        """Let go of the folder's files: Chroma's system, and the record manager's connections."""
+        """Let go of the folder's files: Chroma's system (SQLite connections last one call each)."""
         self.client.close()
-        if "records" in self.__dict__:
-            self.records.engine.dispose()
 
     def _get_all(self, include: list[str], page: int = 5000) -> dict[str, list]:
         """Every record of the collection, read a page at a time: one `get()` of everything fails

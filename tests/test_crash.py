@@ -288,8 +288,7 @@ def crash_point(before: IndexState, killed: IndexState, target: set[str]) -> Cra
                       len(killed.sentence_ids & new), pages)
 
 
-COLLECTION, RECORDS = "chromadb.api.models.Collection:Collection", \
-    "langchain_classic.indexes._sql_record_manager:SQLRecordManager"
+COLLECTION, RECORDS = "chromadb.api.models.Collection:Collection", "rag.store:Records"
 # Every write `rag index` makes, in the order it makes them, with a kill before and after: the first
 # run (on an empty folder) as it starts; reconciling a killed run; writing page texts; embedding;
 # storing vectors; storing sentence vectors; recording; deleting old chunks from Chroma and from the
