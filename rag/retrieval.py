@@ -35,6 +35,14 @@ class Retriever:
         """Chunk id -> cosine similarity, for the top n."""
         return dict(self.store.dense_search(vector.tolist(), min(n, len(self.lexicon))))
 
+    def within(self, source: str, asked: np.ndarray, question: np.ndarray, n: int) -> list[Hit]:
+        """The n chunks of one document nearest to `asked` (the embedding of what a question asks),
+        scored as `search` scores a chunk found by its dense half alone: by the whole question's
+        cosine, weighted. They rank after the hits of `search` (rank n + i)."""
+        w = self.settings.dense_weight
+        return [Hit(self.settings.candidates + rank, w * float(vector @ question), chunk)
+                for rank, (chunk, vector) in enumerate(self.store.nearest_in(source, asked.tolist(), n), 1)]
+
     def search(self, question: str, k: int | None = None, vector: np.ndarray | None = None) -> list[Hit]:
         """`vector`: the question's embedding, when the caller needs it too and has computed it."""
         if not question.strip():

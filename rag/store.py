@@ -262,6 +262,13 @@ class Store:
         got = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
+    def nearest_in(self, source: str, embedding: list[float], n: int) -> list[tuple[Chunk, np.ndarray]]:
+        """The n chunks of one document nearest to the embedding, best first, with their vectors."""
+        got = self.collection.query(query_embeddings=[embedding], n_results=n, where={"source": source},
+                                    include=["documents", "metadatas", "embeddings"])
+        return [(_chunk(*row), np.asarray(vector)) for *row, vector in
+                zip(got["ids"][0], got["documents"][0], got["metadatas"][0], got["embeddings"][0])]
+
     def reconcile(self) -> None:
         """Make Chroma and the record manager agree again after a killed run.
 

@@ -7,8 +7,8 @@ import pytest
 
 from rag.answer.citations import ABSTENTION, cited_sentences, problems
 from rag.answer.extractive import widen
-from rag.answer.features import (RANK_FEATURES, Question, candidate_rows, is_heading, is_question,
-                                 number_by)
+from rag.answer.features import (RANK_FEATURES, Question, answers_nothing, candidate_rows, is_heading,
+                                 is_question, number_by)
 from rag.answer.qtypes import (DEFINITION, OTHER, PAIR, PERSON, PLACE, QUANTITY, REASON, TIME, YESNO, answer_type,
                                counts, holds)
 from rag.config import Settings
@@ -132,7 +132,28 @@ def test_a_yes_no_question_is_answered_by_the_sentence_that_settles_it_not_by_th
 def test_a_question_or_a_heading_is_never_an_answer_unit():
     assert is_question("Is it an escalation if Ukraine asks us to train mobilized soldiers on its soil?")
     assert is_heading("Macron building ‘coalition’ to send troops into Ukraine")
+    assert is_heading("TABLE 2: General Characteristics of Patients Before the Initiation of the Protocol")  # a caption
+    assert is_heading("Evaluation Treatment Outcomes of Anterior Open Bite Treated with Maxillary Intrusive Force.")
     assert not is_heading("Revenue\t$ 94,836\t$ 81,797")
+    assert not is_heading("The Normans were the people who in the 10th and 11th centuries gave their name to Normandy.")
+
+
+def test_a_unit_that_only_restates_the_question_is_no_answer():
+    q = Question("According to the DHS Strategic Plan for Fiscal Years 2020-2024, in what year was DHS established?",
+                 "According to the DHS Strategic Plan for Fiscal Years 2020-2024, in what year was DHS established?",
+                 lambda term: 1.0)
+    assert answers_nothing(q, "THE DHS STRATEGIC PLAN Fiscal Years 2020-2024")
+    assert not answers_nothing(q, "Congress established DHS in 2003.")
+
+
+def test_a_forms_blank_field_is_no_answer_to_the_question_about_it():
+    q = Question("In what year was the airplane manufactured?", "In what year was the airplane manufactured?",
+                 lambda term: 1.0)
+    assert answers_nothing(q, "Year of Manufacture:\tAmateur Built:\tNo")
+    assert not answers_nothing(q, "Year of Manufacture:\t1978\tAmateur Built:\tNo")
+    altimeter = Question("What altimeter setting was reported?", "What altimeter setting was reported?", lambda term: 1.0)
+    assert not number_by(altimeter.terms, "Altimeter Setting:\tTemperature/Dew Point:\t24°C / 20°C")
+    assert number_by(altimeter.terms, "Altimeter Setting:\t30.24 inches Hg\tTemperature/Dew Point:\t24°C / 20°C")
 
 
 def test_a_unit_cut_by_its_chunks_start_is_widened_to_the_whole_sentence():
@@ -213,6 +234,36 @@ def test_the_answerer_also_reads_the_top_documents_chunks_found_further_down_the
     hits, read = Answerer(Ranking(), None, Settings(top_k=5)).retrieve("What was it?", None, None)
     assert hits == ranking[:5]
     assert [h.chunk.id for h in read] == ["0", "1", "2", "3", "4", "7", "9"]  # 30 is beyond MORE_OF_TOP x 5
+
+
+def test_a_question_that_first_says_where_to_look_also_reads_what_its_asking_clause_finds_in_that_document():
+    from rag.answer.pipeline import Answerer
+    from rag.types import Hit
+
+    ranking = [Hit(i + 1, 1.0 - i / 100, Chunk(str(i), f"report{i}.pdf", 1, 0, 1, "x")) for i in range(15)]
+    inside = [Hit(51, 0.3, Chunk("age", "report0.pdf", 2, 0, 1, "Age:\t21")), ranking[0]]
+
+    class Ranking:
+        asked: list[str] = []
+
+        def search(self, question, k, vector):
+            return ranking[:k]
+
+        def within(self, source, asked, question, n):
+            self.asked.append((source, asked))
+            return inside
+
+    class Embedder:
+        def encode(self, texts):
+            return [texts[0]]
+
+    retriever = Ranking()
+    answerer = Answerer(retriever, Embedder(), Settings(top_k=5))
+    _, read = answerer.retrieve("In the report on the Murfreesboro accident, how old was the instructor?", None, None)
+    assert retriever.asked == [("report0.pdf", " how old was the instructor?")]
+    assert [h.chunk.id for h in read] == ["0", "1", "2", "3", "4", "age"]  # what was read already is not read twice
+    answerer.retrieve("How old was the instructor in the Murfreesboro accident?", None, None)
+    assert len(retriever.asked) == 1
 
 
 def test_a_figure_the_named_filing_lacks_is_not_taken_from_another_filing_of_the_same_form(tmp_path, embedder):

@@ -21,7 +21,7 @@ import numpy as np
 
 from rag.answer.citations import starts_a_unit
 from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, Question, abstain_row, candidate_rows, focus,
-                                 is_heading, is_question)
+                                 answers_nothing, is_heading, is_question)
 from rag.answer.model import weights
 from rag.answer.qtypes import PERSON, QUANTITY, TIME
 from rag.answer.text import STOPWORDS, content_terms, sentence_spans, stem, words
@@ -76,7 +76,8 @@ def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
         logits = ranker.logits(rows, RANK_FEATURES)
         for i, ((s, e), unit) in enumerate(zip(spans, units)):
             where = (chunk.source, chunk.page, chunk.start + s)
-            if where in seen or is_question(unit) or is_heading(unit) or not WORDY.search(unit):
+            if (where in seen or is_question(unit) or is_heading(unit) or answers_nothing(q, unit)
+                    or not WORDY.search(unit)):
                 continue  # overlapping chunks repeat units; "1." or "—" says nothing
             seen.add(where)
             context = " ".join(units[max(i - 1, 0):i + 2])

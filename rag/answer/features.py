@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.answer.qtypes import QUANTITY, SPOTTABLE, TIME, answer_type, glued, holds
-from rag.answer.text import content_terms, stem, words
+from rag.answer.qtypes import QUANTITY, SPOTTABLE, TIME, YESNO, answer_type, glued, holds
+from rag.answer.text import STOPWORDS, content_terms, stem, words
 
 # Chosen by two-fold cross-validation on the dev halves (SQuAD: Normans vs Sky; PDFs: by document):
 # the units' neighbours' coverage, novelty, length and the hit's rank fitted dev and lost on the
@@ -34,6 +34,8 @@ HOW_ADJECTIVE = re.compile(r"\bhow (" + "|".join(ATTRIBUTES) + r")\b", re.I)
 RAW_TOKEN = re.compile(r"\S+")
 NUMBER_START = re.compile(r"[$€£¥(]?[-−–]?\d")
 NEAR = 6  # a number this many words after a word of the question's focus stands for it: "Age: 17", "3455 ft"
+CAPTION = re.compile(r"(table|figure|fig\.|exhibit|chart)\s+[A-Z]?\d+[\w.-]*\s*[:.–—-]\s", re.I)
+TITLE_WORD = re.compile(r"[^\W\d_][\w'’-]*")
 TERMINAL = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
 
@@ -47,12 +49,49 @@ def is_question(unit: str) -> bool:
 
 
 def is_heading(unit: str) -> bool:
-    """A title or heading line: short, no sentence-final punctuation, no number, not a table row. It
-    names a topic; it states nothing an answer could rest on."""
-    if is_table_row(unit) or TERMINAL.search(unit) or any(ch.isdigit() for ch in unit):
+    """A title or heading line: short, no sentence-final punctuation, no number, not a table row; or a
+    table's or figure's caption ("TABLE 2: General Characteristics of Patients"). It names a topic; it
+    states nothing an answer could rest on."""
+    if CAPTION.match(unit):
+        return True
+    if is_table_row(unit):
+        return False
+    if title_case(unit):  # "Evaluation Treatment Outcomes of Anterior Open Bite Treated with …."
+        return True
+    if TERMINAL.search(unit) or any(ch.isdigit() for ch in unit):
         return False
     tokens = unit.split()
     return len(tokens) <= 12
+
+
+def answers_nothing(q: Question, unit: str) -> bool:
+    """A unit that cannot answer what is asked, whatever it scores: one that only restates the question
+    ("THE DHS STRATEGIC PLAN Fiscal Years 2020-2024" for "According to the DHS Strategic Plan for Fiscal
+    Years 2020-2024, in what year …?"; only a yes/no question is answered by its own words), or a form's
+    row where the asked-for field is blank ("Year of Manufacture:  Amateur Built:  No" for "in what year
+    was the airplane manufactured?")."""
+    terms = content_terms(unit)
+    if q.kind != YESNO and terms <= q.all_terms:
+        return True
+    found = q.terms & terms
+    return bool(found) and found <= blank_labels(unit)
+
+
+def blank_labels(unit: str) -> set[str]:
+    """The words of a form row's labels that have no value: a cell ending with a colon followed by
+    another such cell, or by nothing."""
+    if not is_table_row(unit):
+        return set()
+    cells = [cell.strip() for cell in unit.split("\t")]
+    blank = [cell for i, cell in enumerate(cells)
+             if cell.endswith(":") and (i + 1 == len(cells) or cells[i + 1].endswith(":"))]
+    return content_terms(" ".join(blank))
+
+
+def title_case(unit: str) -> bool:
+    """Written as titles are: every word but the small ones capitalised, at least three of them."""
+    capitalised = [w[0].isupper() for w in TITLE_WORD.findall(unit) if w.lower() not in STOPWORDS]
+    return len(capitalised) >= 3 and all(capitalised)
 
 
 def coverage(question_terms: set[str], terms: set[str], idf: Callable[[str], float]) -> float:
@@ -80,11 +119,16 @@ def number_by(terms: set[str], unit: str) -> bool:
     for i, token in enumerate(tokens):
         if not any(stem(w) in terms for w in words(token.group())):
             continue
-        for k in range(i + 1, min(i + 1 + NEAR, len(tokens))):
+        labelled = False  # the term's own label has ended ("Age:")
+        for k in range(i, min(i + 1 + NEAR, len(tokens))):
             number, before = tokens[k], tokens[k - 1].group()
-            if NUMBER_START.match(number.group()) and not glued(unit, number.start(), number.end()) and (
+            if k > i and NUMBER_START.match(number.group()) and not glued(unit, number.start(), number.end()) and (
                     unit[number.start() - 1] == "\t" or not (before[:1].isupper() and before[-1:].isalnum())):
                 return True
+            if number.group().endswith(":"):
+                if labelled:  # a form's next label: "Altimeter Setting:  Temperature/Dew Point:  24°C / 20°C"
+                    break     # leaves the altimeter setting blank
+                labelled = True
     return False
 
 
@@ -97,6 +141,7 @@ class Question:
         # none), and of those only the focus clause's: the clause before it says where to look.
         self.terms = content_terms(focus(asked)) or content_terms(asked) or content_terms(question)
         self.terms |= content_terms(" ".join(ATTRIBUTES[m.group(1).lower()] for m in HOW_ADJECTIVE.finditer(asked)))
+        self.all_terms = content_terms(question)
         self.kind = answer_type(asked)
         self.wants_kind = self.kind in SPOTTABLE
         self.polarity = set(words(asked)) & POLARITY

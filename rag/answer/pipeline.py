@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from rag.answer.citations import Span, abstain, compose, enforce
 from rag.answer.extractive import Evidence, judge, rank_sentences, select, unsupported_reason, widen
+from rag.answer.features import focus
 from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
 from rag.config import Settings
@@ -71,7 +72,13 @@ class Answerer:
         if not hits:
             return hits, hits
         top = hits[0].chunk.source
-        return hits, hits + [hit for hit in wider[k:] if hit.chunk.source == top][:k]
+        read = hits + [hit for hit in wider[k:] if hit.chunk.source == top][:k]
+        asks = focus(question)
+        if asks != question:  # "In the NTSB report on …, how old was the flight instructor?"
+            seen = {hit.chunk.id for hit in read}
+            found = self.retriever.within(top, self.embedder.encode([asks])[0], vector, k)
+            read += [hit for hit in found if hit.chunk.id not in seen]
+        return hits, read
 
     def rank(self, question: str, vector, hits: list[Hit], asked: str | None = None) -> list[Evidence]:
         """The units of the hits, best first (rag.answer.extractive.rank_sentences)."""
