@@ -8,9 +8,12 @@ can't read, or reads no text from, is counted as skipped (the recipe indexes not
 is a fresh process with a fresh index folder, ours and the recipe interleaved so that load from other
 work hits both alike. Pages/s counts the folder's pages (PDFium's count) for both. Peak RSS and CPU
 seconds (user + system, all threads) are what os.wait4 reports for each command's process: on a
-machine shared with other jobs, the CPU seconds vary much less than the wall times. Needs `pip install langchain-community
-pypdf` and `pip install --no-deps langchain-huggingface`. Run from the repo root:
-  .venv/bin/python bench/pdf_corpus.py [--folder agency --folder nih ...] [--runs 1]
+machine shared with other jobs, the CPU seconds vary much less than the wall times. `rag index` runs the
+rag package of the tree this script is in (PYTHONPATH), not the one the venv's editable install points
+to, so that a copy of a commit (`git archive HEAD | tar -x -C /tmp/code`) measures that commit; the PDFs
+are read from ../shared/data/pdfs beside that tree unless --pdfs says where. Needs `pip install
+langchain-community pypdf` and `pip install --no-deps langchain-huggingface`. Run from the repo root:
+  .venv/bin/python bench/pdf_corpus.py [--folder agency --folder nih ...] [--runs 1] [--pdfs DIR]
 """
 
 from __future__ import annotations
@@ -67,19 +70,22 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--folder", action="append", help="a folder of ../shared/data/pdfs (default: all of them)")
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--pdfs", type=Path, default=PDFS, help="the folder holding agency, nih and ntsb")
     args = ap.parse_args()
-    folders = args.folder or sorted(p.name for p in PDFS.iterdir() if p.is_dir())
+    pdfs = args.pdfs.resolve()
+    folders = args.folder or sorted(p.name for p in pdfs.iterdir() if p.is_dir())
     print(f"# bench/pdf_corpus.py, {dt.date.today()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"load avg {os.getloadavg()[0]:.2f}")
+          f"load avg {os.getloadavg()[0]:.2f}, rag from {ROOT}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         script = tmp / "recipe.py"
         script.write_text(RECIPE, encoding="utf-8")
-        commands = {"ours": ([str(BIN / "rag"), "index", "{folder}", "--index", "{index}"], OFFLINE, (0, 3)),
+        commands = {"ours": ([str(BIN / "rag"), "index", "{folder}", "--index", "{index}"],
+                             {**OFFLINE, "PYTHONPATH": str(ROOT)}, (0, 3)),
                     "recipe": ([sys.executable, str(script), "{folder}", "{index}"], OFFLINE, (0,))}
         for name in folders:
-            folder = (PDFS / name).resolve()
+            folder = (pdfs / name).resolve()
             files, pages = len(list(folder.rglob("*.pdf"))), pages_in(folder)
             print(f"\n## {name}: {files} PDFs, {pages} pages")
             results: dict[str, list[tuple[float, float, float]]] = {command: [] for command in commands}
