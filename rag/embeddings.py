@@ -21,12 +21,14 @@ import gc
 import hashlib
 import json
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -113,9 +115,7 @@ class Embedder:
     def torch_forward(self) -> Forward:
         """A TorchScript trace of the model: it loads with torch alone, where the model's Python code
         in transformers takes ~3 s more to import."""
-        with _kept_for_good():
-            import torch
-
+        torch = _import_torch()
         if not (self.traced_path.exists() and self.onnx_path.exists()):
             self._export()
         model = torch.jit.load(str(self.traced_path))
@@ -245,21 +245,23 @@ class Embedder:
         return self.encode([text])[0].tolist()
 
 
-@contextmanager
-def _kept_for_good() -> Iterator[None]:
-    """For objects made in the block that live as long as the process (importing PyTorch makes ~130k):
-    the garbage collector is paused while they are made, and they are frozen after (gc.freeze), so
-    that no full collection walks them again. Importing PyTorch set off four full collections, 0.35 s
-    of a 5 s `rag index` of the ntsb PDFs. Whatever else is alive at that moment is frozen too, and
-    never collected should it become cyclic garbage: a bounded cost, paid once."""
+def _import_torch() -> ModuleType:
+    """PyTorch, imported the first time with the garbage collector paused and its ~130k objects frozen
+    after (gc.freeze): they live as long as the process, and no full collection need walk them again.
+    Importing it set off four full collections, 0.35 s of a 5 s `rag index` of the ntsb PDFs. Whatever
+    else is alive at that moment is frozen too, and never collected should it become cyclic garbage: a
+    bounded cost, paid once per process."""
+    if "torch" in sys.modules:
+        return sys.modules["torch"]
     enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        import torch
     finally:
         gc.freeze()
         if enabled:
             gc.enable()
+    return torch
 
 
 @contextmanager
