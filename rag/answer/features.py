@@ -157,14 +157,17 @@ def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval
     likely names ("Apple's Q2 2023 10-Q"); a unit of another filing's table of the same form
     ("Revenue … 94,836") answers another question. `document_named`: the share of the question's names
     and numbers that the chunk's document mentions (rag.answer.extractive)."""
-    rows = []
+    rows, heading = [], ""
     for unit, cos in zip(units, cosines):
         row = is_table_row(unit)
         near = q.kind in (QUANTITY, TIME) and row and number_by(q.terms, unit)
         # a table row's numbers belong to its labels: it holds the quantity asked for only beside one of
         # the question's words ("Age:  17" for "how old"; not "Date & Time:  12/06/2007" for it)
         held = q.kind_held(unit) and (near or not row or q.kind != QUANTITY)
-        cov = coverage(q.terms, content_terms(unit), q.idf)
+        # a row is read under its table's heading: "Flight Time:  42 hours (Total, all aircraft)" is the
+        # student's under "Student Pilot Information", the instructor's under "Flight Instructor Information"
+        heading = unit if is_heading(unit) else heading
+        cov = coverage(q.terms, content_terms(f"{heading} {unit}" if row else unit), q.idf)
         rows.append([float(cos), cov, retrieval, float(held), float(q.wants_kind and not held), float(held) * cov,
                      float(near), float(row), float(top_document), document_named])
     return np.array(rows, dtype=float).reshape(-1, len(RANK_FEATURES))
