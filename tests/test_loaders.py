@@ -1,4 +1,5 @@
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -185,6 +186,14 @@ def test_char_boxes_are_pdfium_boxes_of_a_span_of_the_stored_text(tmp_path):
     assert all(left < right and bottom < top for left, bottom, right, top in boxes)
     assert [box[0] for box in boxes] == sorted(box[0] for box in boxes)  # left to right on one line
     assert len({round(box[1]) for box in boxes}) == 1
+
+
+def test_a_pdf_whose_font_metrics_are_broken_still_has_its_wrapped_lines_joined():
+    # a real protocol (tests/data/pdfs, MIT: see LICENSE.txt there) whose font's boxes are 11.6 times as
+    # tall as its letters: every line looked taller than the gap to the next
+    path = Path(__file__).parent / "data" / "pdfs" / "NCT06154122_Prot_000.pdf"
+    page = load(path, "protocol.pdf", 4 * MB)[0]
+    assert "has potential for people with SCI during rehabilitation" in page.text
 
 
 def test_a_pdfs_running_header_and_footer_become_its_title_and_leave_its_text(tmp_path):
