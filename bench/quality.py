@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.answer.citations import problems
+from rag.answer.features import TERMINAL, is_heading, is_table_row
 from rag.config import Settings
 from rag.evaluate import evaluate
 from rag.metrics import contains_answer
@@ -129,13 +130,28 @@ def right_and_refused(results: list[dict]) -> dict:
 
 
 def pdf_extra(rag: Rag, cases: list[Case], results: list[dict]) -> dict:
-    """Table questions with the gold number in the answer, and the right document at rank 1."""
+    """Table questions with the gold number in the answer, the right document at rank 1, and the
+    citations that issue 13 rules out: a heading or title line, a sentence cut at a line break."""
     table = [r for c, r in zip(cases, results) if c.kind == "table"]
     top = [rag.search(c.item.question, 1) for c in cases]
+    cited = [c for r in results for c in r["citations"]]
+    pages = [rag.store.page_text(c["source"], c["page"]) or "" for c in cited]
     return {"table_gold_in_answer": round(statistics.mean(r["metrics"]["gold_in_answer"] for r in table), 4)
             if table else None,
             "document_at_1": round(statistics.mean(bool(h) and h[0].chunk.source.endswith(c.source)
-                                                   for c, h in zip(cases, top)), 4)}
+                                                   for c, h in zip(cases, top)), 4),
+            "citations": len(cited),
+            "cited_headings": sum(is_heading(c["text"]) for c in cited),
+            "cited_cut_at_line_break": sum(cut_at_line_break(page, c["start"], c["end"])
+                                           for c, page in zip(cited, pages))}
+
+
+def cut_at_line_break(page: str, start: int, end: int) -> bool:
+    """A prose span that ends without closing its sentence where the page breaks the line and goes on in
+    lower case ("… ensure participants are" / "comfortable.")."""
+    after = page[end:end + 40]
+    return (not is_table_row(page[start:end]) and not TERMINAL.search(page[start:end])
+            and after.startswith("\n") and after.strip()[:1].islower())
 
 
 def measure_conversations(rag: Rag, convs: list[Conversation], use_llm: bool) -> dict[str, dict]:
@@ -176,7 +192,8 @@ def _share(flags: list[bool]) -> float | None:
 SHOWN = ["questions", "follow_ups", "right", "wrong_refusals", "unanswerable_refused", "answer_recall_at_1",
          "answer_recall_at_k", "gold_in_answer", "answer_words_median", "unanswerable_abstained",
          "answerable_refused", "citation_validity", "citation_recall", "citation_precision",
-         "table_gold_in_answer", "document_at_1", "latency_total_p50"]
+         "table_gold_in_answer", "document_at_1", "citations", "cited_headings", "cited_cut_at_line_break",
+         "latency_total_p50"]
 
 
 def table(name: str, figures: dict[str, dict]) -> str:
