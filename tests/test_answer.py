@@ -185,6 +185,12 @@ def test_every_sentence_of_an_answer_needs_its_own_marker(seed_rag):
     assert any("without its own marker" in p for p in problems(two, seed_rag.store.page_text))
 
 
+def test_a_run_of_capitalised_words_names_the_person_its_last_word_names():
+    sentence = "US President Joe Biden reportedly rejected Macron’s proposal to send instructors to Kiev."
+    assert holds(PERSON, sentence, "Who is the US president?")
+    assert not holds(PERSON, sentence, "Which US official passed on Biden's rejection of the proposal?")
+
+
 def test_a_number_that_is_part_of_a_name_counts_nothing():
     assert counts("the Nasoni Access H2O faucet, CMT4J, MMTCO2e") == set()
     assert counts("Investigational Site\t4 US sites; 25mg twice") == {"4", "25"}

@@ -119,16 +119,16 @@ def _head_noun_type(rest: list[str]) -> str:
 
 def holds(kind: str, sentence: str, question: str = "") -> bool:
     """Whether the sentence holds an answer of this kind. A quantity is a number the question does not
-    hold; a person is someone the question does not name (names_someone), or a role noun when the
+    hold; a person is someone the question does not name (names_someone), or a role noun when a "who"
     question names someone ("Who is Kaja Kallas?" is answered by "the Estonian prime minister"); a
     place is one the question does not name. One kind at a time: the answerer asks only for the kind a
     question wants, for some 25 units per question."""
     if kind == QUANTITY:
         return bool(counts(sentence) - counts(question))  # "2020-2024", "H2O" hold their own numbers
     if kind == PERSON:
-        asked = {_name(t) for t in _WORD.findall(question)}
-        return (names_someone(_WORD.findall(sentence), asked, lone=bool(WHO.search(question)))
-                or bool(ROLE.search(sentence)) and any(t[:1].isupper() for t in _WORD.findall(question)[1:]))
+        asked, who = {_name(t) for t in _WORD.findall(question)}, bool(WHO.search(question))
+        return (names_someone(_WORD.findall(sentence), asked, lone=who)
+                or who and bool(ROLE.search(sentence)) and any(t[:1].isupper() for t in _WORD.findall(question)[1:]))
     if kind == PLACE:
         asked = {_name(t) for t in _WORD.findall(question)}
         return any(not _mentioned(_name(m.group().split()[-1]), asked) for m in SPOTTERS[PLACE].finditer(sentence))
@@ -136,19 +136,27 @@ def holds(kind: str, sentence: str, question: str = "") -> bool:
 
 
 def names_someone(tokens: list[str], asked: set[str], lone: bool) -> bool:
-    """A capitalised word the question does not hold, after the sentence's first word: inside a run of
-    capitalised words ("Prime Minister Kaja Kallas"), or, when `lone` (a "who" question, which asks
-    for someone by name), alone but not after a preposition or an article, where a lone capitalised
-    word is a place or a thing ("in Paris", "the Ukraine crisis"). "Which official …" and "the name
-    of the …" need the run: "Lithuania and Estonia" names no official."""
+    """A capitalised word the question does not hold, after the sentence's first word: a run of
+    capitalised words ("Prime Minister Kaja Kallas") whose last word, the name's head, the question does
+    not hold ("US President Joe Biden" is the Biden a question names), or, when `lone` (a "who"
+    question, which asks for someone by name), a word alone but not after a preposition or an article,
+    where a lone capitalised word is a place or a thing ("in Paris", "the Ukraine crisis"). "Which
+    official …" and "the name of the …" need the run: "Lithuania and Estonia" names no official."""
     capital = [t[:1].isupper() and t.lower() not in STOPWORDS for t in tokens]
     if any(sum(ch.isupper() for ch in t) >= 2 and not _mentioned(_name(t), asked) for t in tokens):
         return True  # "ITV", "BSkyB": a name wherever it stands, even first
-    for i in range(1, len(tokens)):
-        if capital[i] and not _mentioned(_name(tokens[i]), asked):
-            in_run = capital[i - 1] or (i + 1 < len(tokens) and capital[i + 1])
-            if in_run or (lone and tokens[i - 1].lower() not in PLACE_WORDS):
-                return True
+    i = 1
+    while i < len(tokens):
+        if not capital[i]:
+            i += 1
+            continue
+        start = i - 1 if capital[i - 1] else i  # a run may begin with the sentence's first word
+        while i + 1 < len(tokens) and capital[i + 1]:
+            i += 1
+        if not _mentioned(_name(tokens[i]), asked) and (
+                i > start or (lone and tokens[start - 1].lower() not in PLACE_WORDS)):
+            return True
+        i += 1
     return False
 
 
