@@ -6,7 +6,9 @@ the dev halves only; the test halves are what the README reports.
   squad      ../shared/data/squad2_dev.json, split by article: dev = Normans + Sky (United Kingdom),
              the 418 questions that earlier tuning already saw; test = Rhine (498 questions), which
              nothing was ever tuned on. An article split is what the held-out set is: other articles.
-  seed       tests/data/seed_qa.jsonl over seeds/ (one document): split by the SHA-256 of the question.
+  seed       tests/data/seed_qa.jsonl over seeds/ (one document): split by the SHA-256 of the question;
+             plus bench/data/seed_dev.jsonl (55 questions written later, by someone who had not seen
+             the answerer's failures), all dev: the 12 dev questions alone cannot tune anything.
   pdf        bench/data/pdf_qa.jsonl over ../shared/data/pdfs: its own "half" field (by document).
   followups  bench/data/followups.jsonl: conversations asked through Rag.ask(question, history), with
              the answerer's own answers as the history. A PDF conversation follows its document's
@@ -44,6 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared/data"
 HALVES = ("dev", "test")
 SQUAD_TEST_ARTICLES = ("Rhine_",)
+SEED_DEV = ROOT / "bench/data/seed_dev.jsonl"
 
 
 def hash_half(key: str) -> str:
@@ -76,7 +79,7 @@ def squad_cases(path: Path) -> tuple[dict[str, str], list[Case]]:
 
 
 def seed_cases(path: Path) -> list[Case]:
-    return [Case(i, hash_half(i.question)) for i in load_jsonl(path)]
+    return [Case(i, hash_half(i.question)) for i in load_jsonl(path)] + [Case(i, "dev") for i in load_jsonl(SEED_DEV)]
 
 
 def pdf_cases(path: Path) -> list[Case]:
