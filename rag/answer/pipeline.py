@@ -62,10 +62,14 @@ class Answerer:
         return answer
 
     def retrieve(self, question: str, k: int | None, vector) -> tuple[list[Hit], list[Hit]]:
-        """(the top k hits; what the extractive answerer reads: those, and the chunks of the document
-        ranked first found further down the ranking, up to MORE_OF_TOP x k, at most k of them). A
-        question names its document ("Apple's Q2 2023 10-Q"), whose table of figures may rank below
-        the same table of other filings: the answer is looked for in the named document first."""
+        """(the top k hits; what the extractive answerer reads: those, the chunks of the document
+        ranked first found further down the ranking, up to MORE_OF_TOP x k, at most k of them, and,
+        for a question that says where to look before it asks, the k chunks of that document nearest
+        to the clause that asks). A question names its document ("Apple's Q2 2023 10-Q"), whose table
+        of figures may rank below the same table of other filings: the answer is looked for in the
+        named document first. And the clause that names it outweighs the one that asks in the whole
+        question's search: "In the NTSB report on the November 16, 2007 accident … at Murfreesboro,
+        how old was the flight instructor?" finds the report's first page, not the one with the ages."""
         k = k or self.settings.top_k
         wider = self.retriever.search(question, k * MORE_OF_TOP, vector)
         hits = wider[:k]
@@ -74,7 +78,7 @@ class Answerer:
         top = hits[0].chunk.source
         read = hits + [hit for hit in wider[k:] if hit.chunk.source == top][:k]
         asks = focus(question)
-        if asks != question:  # "In the NTSB report on …, how old was the flight instructor?"
+        if asks != question:
             seen = {hit.chunk.id for hit in read}
             found = self.retriever.within(top, self.embedder.encode([asks])[0], vector, k)
             read += [hit for hit in found if hit.chunk.id not in seen]
