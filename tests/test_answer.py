@@ -108,6 +108,7 @@ def test_asking_with_llm_when_none_is_configured_is_a_clear_error(seed_rag):
     ("What was the pilot making adjustments to?", OTHER),  # the noun before a verb is its subject
     ("What were Microsoft's operating expenses in Q2 2023?", QUANTITY),  # a financial statement's line item
     ("What was Tesla's free cash flow in Q3 2023?", QUANTITY),
+    ("What study duration is given in the protocol summary table?", QUANTITY),
 ])
 def test_the_kind_of_answer_comes_from_the_question_word_and_its_head_noun(question, kind):
     assert answer_type(question) == kind

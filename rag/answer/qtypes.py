@@ -31,7 +31,7 @@ NOUN_CLASSES = {
             "architect engineer designer physician doctor sponsor owner",
     TIME: "year years day days date dates month months time times century centuries decade decades season era "
           "period age hour hours week weeks morning evening night quarter",
-    QUANTITY: "number numbers amount amounts percentage percent share rate rates total price cost costs population "
+    QUANTITY: "number numbers amount amounts percentage percent share rate rates total price cost costs population duration "
               "size ratio length height width depth weight distance speed fee fees budget revenue income "
               "sum value temperature dose dosage volume capacity "
               # the line items of financial statements, which analysts ask for by name
