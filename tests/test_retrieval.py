@@ -47,6 +47,14 @@ def test_a_chroma_server_gives_the_same_results_as_the_embedded_store(chroma_ser
     assert [h.to_dict() for h in served.search(question)] == [h.to_dict() for h in seed_rag.search(question)]
 
 
+def test_a_chroma_server_answers_a_question_that_says_where_to_look_as_the_embedded_store_does(
+        chroma_server, seed_rag, tmp_path, embedder):
+    served = Rag(Settings(index_dir=tmp_path / "records", chroma_url=chroma_server), embedder)
+    served.index([SEEDS], progress=False)
+    question = "According to the Estonian prime minister, where were NATO trainers already operating?"
+    assert served.ask(question).to_dict() | {"timings_ms": {}} == seed_rag.ask(question).to_dict() | {"timings_ms": {}}
+
+
 def test_a_question_that_names_a_document_by_its_file_name_finds_that_document(rag, tmp_path):
     docs = tmp_path / "filings"
     for company, growth in [("acme", 12), ("globex", 3), ("initech", 7)]:
