@@ -49,14 +49,15 @@ def is_question(unit: str) -> bool:
 
 
 def is_heading(unit: str) -> bool:
-    """A title or heading line: short, no sentence-final punctuation, no number, not a table row; or a
-    table's or figure's caption ("TABLE 2: General Characteristics of Patients"). It names a topic; it
-    states nothing an answer could rest on."""
+    """A title or heading line: short, no sentence-final punctuation, no number, not a table row; a line
+    in title case, whatever its punctuation ("Evaluation Treatment Outcomes of Anterior Open Bite …
+    Devices."); or a table's or figure's caption ("TABLE 2: General Characteristics of Patients"). It
+    names a topic; it states nothing an answer could rest on."""
     if CAPTION.match(unit):
         return True
     if is_table_row(unit):
         return False
-    if title_case(unit):  # "Evaluation Treatment Outcomes of Anterior Open Bite Treated with …."
+    if title_case(unit):
         return True
     if TERMINAL.search(unit) or any(ch.isdigit() for ch in unit):
         return False
