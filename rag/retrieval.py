@@ -38,7 +38,7 @@ class Retriever:
     def within(self, source: str, asked: np.ndarray, question: np.ndarray, n: int) -> list[Hit]:
         """The n chunks of one document nearest to `asked` (the embedding of what a question asks),
         scored as `search` scores a chunk found by its dense half alone: by the whole question's
-        cosine, weighted. They rank after the hits of `search` (rank n + i)."""
+        cosine, weighted. They rank after any hit of `search` (rank `candidates` + i)."""
         w = self.settings.dense_weight
         return [Hit(self.settings.candidates + rank, w * float(vector @ question), chunk)
                 for rank, (chunk, vector) in enumerate(self.store.nearest_in(source, asked.tolist(), n), 1)]
