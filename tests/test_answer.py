@@ -152,7 +152,8 @@ def test_a_forms_blank_field_is_no_answer_to_the_question_about_it():
                  lambda term: 1.0)
     assert answers_nothing(q, "Year of Manufacture:\tAmateur Built:\tNo")
     assert not answers_nothing(q, "Year of Manufacture:\t1978\tAmateur Built:\tNo")
-    altimeter = Question("What altimeter setting was reported?", "What altimeter setting was reported?", lambda term: 1.0)
+    asked = "What altimeter setting was reported?"
+    altimeter = Question(asked, asked, lambda term: 1.0)
     assert not number_by(altimeter.terms, "Altimeter Setting:\tTemperature/Dew Point:\t24°C / 20°C")
     assert number_by(altimeter.terms, "Altimeter Setting:\t30.24 inches Hg\tTemperature/Dew Point:\t24°C / 20°C")
 

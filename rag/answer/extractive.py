@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answer.citations import starts_a_unit
-from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, Question, abstain_row, candidate_rows, focus,
-                                 answers_nothing, is_heading, is_question)
+from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, TERMINAL, Question, abstain_row, candidate_rows,
+                                 answers_nothing, focus, is_heading, is_question)
 from rag.answer.model import weights
 from rag.answer.qtypes import PERSON, QUANTITY, TIME
 from rag.answer.text import STOPWORDS, content_terms, sentence_spans, stem, words
@@ -30,7 +30,6 @@ from rag.types import Chunk, Hit
 _TOKEN = re.compile(r"\w+(?:[.,]\d+)*(?:['’]s)?")  # as rag.answer.text.words splits: "4.1.1", "100,000" whole
 PageText = Callable[[str, int | None], str | None]
 WORDY = re.compile(r"[^\W\d_]{2}")  # a unit worth citing has a word in it
-ENDS = re.compile(r"[.!?:;][\"'”’)\]]*$")
 MAX_WIDEN = 600  # characters looked at beyond a cut unit for the rest of its sentence
 
 
@@ -111,7 +110,7 @@ def widen(chunk: Chunk, start: int, end: int, page_text: PageText) -> tuple[Chun
     chunk widened to hold it, when the chunk's edge cut it ("with a strong advocate in Senator …"
     from a chunk that starts mid-sentence). Only a span at its chunk's edge costs a page read."""
     cut_start = start == chunk.start and chunk.start > 0
-    cut_end = end == chunk.end and not ENDS.search(chunk.text)
+    cut_end = end == chunk.end and not TERMINAL.search(chunk.text)
     if not (cut_start or cut_end):
         return chunk, start, end
     page = page_text(chunk.source, chunk.page)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 from rag.answer.text import STOPWORDS
 
@@ -31,8 +32,8 @@ NOUN_CLASSES = {
             "architect engineer designer physician doctor sponsor owner",
     TIME: "year years day days date dates month months time times century centuries decade decades season era "
           "period age hour hours week weeks morning evening night quarter",
-    QUANTITY: "number numbers amount amounts percentage percent share rate rates total price cost costs population duration "
-              "size ratio length height width depth weight distance speed fee fees budget revenue income "
+    QUANTITY: "number numbers amount amounts percentage percent share rate rates total price cost costs population "
+              "duration size ratio length height width depth weight distance speed fee fees budget revenue income "
               "sum value temperature dose dosage volume capacity "
               # the line items of financial statements, which analysts ask for by name
               "sales expense expenses earnings profit profits loss losses margin margins assets liabilities cash "
@@ -123,19 +124,34 @@ def holds(kind: str, sentence: str, question: str = "") -> bool:
     question names someone ("Who is Kaja Kallas?" is answered by "the Estonian prime minister"); a
     place is one the question does not name. One kind at a time: the answerer asks only for the kind a
     question wants, for some 25 units per question."""
+    asked = _asked(question)
     if kind == QUANTITY:
-        return bool(counts(sentence) - counts(question))  # "2020-2024", "H2O" hold their own numbers
+        return bool(counts(sentence) - asked.numbers)  # "2020-2024", "H2O" hold their own numbers
     if kind == PERSON:
-        asked, who = {_name(t) for t in _WORD.findall(question)}, bool(WHO.search(question))
-        return (names_someone(_WORD.findall(sentence), asked, lone=who)
-                or who and bool(ROLE.search(sentence)) and any(t[:1].isupper() for t in _WORD.findall(question)[1:]))
+        return (names_someone(_WORD.findall(sentence), asked.names, lone=asked.who)
+                or asked.who and asked.names_anyone and bool(ROLE.search(sentence)))
     if kind == PLACE:
-        asked = {_name(t) for t in _WORD.findall(question)}
-        return any(not _mentioned(_name(m.group().split()[-1]), asked) for m in SPOTTERS[PLACE].finditer(sentence))
+        return any(not _mentioned(_name(m.group().split()[-1]), asked.names)
+                   for m in SPOTTERS[PLACE].finditer(sentence))
     return kind in SPOTTERS and bool(SPOTTERS[kind].search(sentence))
 
 
-def names_someone(tokens: list[str], asked: set[str], lone: bool) -> bool:
+class _Asked(NamedTuple):
+    names: frozenset[str]  # the question's words, as names are compared (_name)
+    numbers: frozenset[str]
+    who: bool              # a "who" question
+    names_anyone: bool     # a capitalised word after the question's first
+
+
+@lru_cache(maxsize=1024)
+def _asked(question: str) -> _Asked:
+    """What `holds` needs of a question, worked out once for all the units it is asked of."""
+    tokens = _WORD.findall(question)
+    return _Asked(frozenset(_name(t) for t in tokens), frozenset(counts(question)), bool(WHO.search(question)),
+                  any(t[:1].isupper() for t in tokens[1:]))
+
+
+def names_someone(tokens: list[str], asked: frozenset[str], lone: bool) -> bool:
     """A capitalised word the question does not hold, after the sentence's first word: a run of
     capitalised words ("Prime Minister Kaja Kallas") whose last word, the name's head, the question does
     not hold ("US President Joe Biden" is the Biden a question names), or, when `lone` (a "who"
@@ -184,6 +200,6 @@ def _name(token: str) -> str:
     return re.sub(r"['’]s$", "", token.lower())
 
 
-def _mentioned(word: str, asked: set[str]) -> bool:
+def _mentioned(word: str, asked: frozenset[str]) -> bool:
     """Words that share five letters count as one name: Ukraine/Ukrainian, Russia/Russian."""
     return word in asked or (len(word) >= 5 and any(a[:5] == word[:5] for a in asked))

@@ -175,7 +175,7 @@ def _lines(textpage: Any, text: str) -> Iterator[Line]:
         if start == end:
             continue
         first, last = _loose_box(textpage, start), _loose_box(textpage, end - 1)
-        top, bottom = _line_extent(textpage, text, start, end)
+        top, bottom = _line_extent(textpage, text, start, end, (first, last))
         height = max(top - bottom, 1e-3)
         gaps = []
         for gap in WORD_GAP.finditer(text, start, end):
@@ -187,15 +187,16 @@ def _lines(textpage: Any, text: str) -> Iterator[Line]:
         yield Line(cells, first[0], last[2], top, bottom, first_word_end - first[0], last_cell)
 
 
-def _line_extent(textpage: Any, text: str, start: int, end: int) -> tuple[float, float]:
+def _line_extent(textpage: Any, text: str, start: int, end: int, ends: tuple[Box, Box]) -> tuple[float, float]:
     """Top and bottom of the line of characters start..end - 1: those of the loose box (the font's full
     height) of median height among its first, middle and last characters, as one of them may be a
     superscript or a symbol of another font. Unless the font's metrics are broken: one protocol's loose
     boxes are 11.6 times as tall as its letters, where the other 48 PDFs' are 1.7 to 3.2 times, which
     made every line look far taller than the gap to the next and left its wrapped lines unjoined.
-    Such a line spans its glyphs' own boxes (from its descenders to its ascenders)."""
+    Such a line spans its glyphs' own boxes (from its descenders to its ascenders). `ends`: the loose
+    boxes of its first and last characters, which the caller has."""
     sample = (start, (start + end) // 2, end - 1)
-    loose = [_loose_box(textpage, i) for i in sample]
+    loose = [ends[0], _loose_box(textpage, sample[1]), ends[1]]
     box = sorted(loose, key=lambda b: b[3] - b[1])[len(loose) // 2]
     letters = [textpage.get_charbox(i) for i in sample if text[i].isalnum()]
     if not letters or box[3] - box[1] <= BROKEN_METRICS * max(b[3] - b[1] for b in letters):
