@@ -191,7 +191,7 @@ def abstain_rows(data: list[Asked], ranker: Logistic, margin: float) -> tuple[np
         answers.append(text)
         shares = bool(content_terms(asked.case.item.question) & content_terms(unit.chunk.text))
         named = max(u.row[RANK_FEATURES.index("document_named")] for u in asked.units)
-        vetoes.append(vetoed(asked.question.kind, unit.row, unnamed, shares, named) is not None)
+        vetoes.append(vetoed(asked.question.kind, unit.row, unit.text, unnamed, shares, named) is not None)
     return np.array(rows), answers, np.array(vetoes)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from rag.answer.citations import ABSTENTION, cited_sentences, problems
-from rag.answer.extractive import widen
+from rag.answer.extractive import unnamed_terms, widen
 from rag.answer.features import (RANK_FEATURES, Question, answers_nothing, candidate_rows, is_heading,
                                  is_question, number_by)
 from rag.answer.qtypes import (DEFINITION, OTHER, PAIR, PERSON, PLACE, QUANTITY, REASON, TIME, YESNO, answer_type,
@@ -191,6 +191,19 @@ def test_a_run_of_capitalised_words_names_the_person_its_last_word_names():
     sentence = "US President Joe Biden reportedly rejected Macron’s proposal to send instructors to Kiev."
     assert holds(PERSON, sentence, "Who is the US president?")
     assert not holds(PERSON, sentence, "Which US official passed on Biden's rejection of the proposal?")
+
+
+def test_a_country_named_by_its_capital_or_its_people_is_one_the_document_mentions():
+    document = "Russian diplomats blamed the United States for the crisis in Ukraine."
+    assert unnamed_terms("What did Moscow's diplomats say about the American president?", document) == []
+    assert unnamed_terms("What did Kyiv ask of Washington?", document) == []
+    assert unnamed_terms("What did Lithuanian diplomats say?", document) == ["lithuanian"]
+
+
+def test_a_vague_quantity_answers_how_many_instead_of_being_refused_as_no_number(seed_rag):
+    answer = seed_rag.ask("How many partners have agreed to join Macron's coalition?")
+    assert not answer.abstained
+    assert "several of our partners" in answer.answer
 
 
 def test_a_number_that_is_part_of_a_name_counts_nothing():

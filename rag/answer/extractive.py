@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rag.answer.citations import starts_a_unit
+from rag.answer.countries import other_names
 from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, TERMINAL, Question, abstain_row, candidate_rows,
                                  answers_nothing, focus, is_heading, is_question)
 from rag.answer.model import weights
-from rag.answer.qtypes import PERSON, QUANTITY, TIME
-from rag.answer.text import STOPWORDS, content_terms, sentence_spans, stem, words
+from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME
+from rag.answer.text import STOPWORDS, content_terms, fold, sentence_spans, stem, words
 from rag.types import Chunk, Hit
 
 _TOKEN = re.compile(r"\w+(?:[.,]\d+)*(?:['’]s)?")  # as rag.answer.text.words splits: "4.1.1", "100,000" whole
@@ -168,16 +168,15 @@ def _term(token: str) -> str:
     return stem(fold(re.sub(r"['’]s$", "", token.lower())))
 
 
-def fold(word: str) -> str:
-    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
-
-
 def _mentions(text_terms: set[str], term: str) -> bool:
     """Stems that share five letters count as one name (Ukraine/Ukrainian, Russia/Russian), and so do
-    a misspelling one letter off a word of five or more ("Primier League", "Sentanta Sports")."""
+    a misspelling one letter off a word of five or more ("Primier League", "Sentanta Sports"), and a
+    country's other names ("Moscow" for Russia, "American" for the United States: rag.answer.countries)."""
     if term in text_terms or term.isdigit() and any(term in t.split(".") for t in text_terms):
         return True
-    return len(term) >= 5 and any(t[:5] == term[:5] or one_edit(t, term) for t in text_terms)
+    if len(term) >= 5 and any(t[:5] == term[:5] or one_edit(t, term) for t in text_terms):
+        return True
+    return any(all(w in text_terms for w in name) for name in other_names(term))
 
 
 def one_edit(a: str, b: str) -> bool:
@@ -195,7 +194,7 @@ def unnamed_terms(question: str, document: str) -> list[str]:
     return sorted(t for t in specific_terms(question) if not _mentions(mentioned, t))
 
 
-def vetoed(kind: str, best_row: np.ndarray, unnamed: list[str], shares_a_word: bool,
+def vetoed(kind: str, best_row: np.ndarray, best_text: str, unnamed: list[str], shares_a_word: bool,
            best_named: float = 0.0) -> str | None:
     """The refusals no score overrides, because they are evidence of absence rather than weak
     evidence: the best evidence's chunk shares no word with the question ("What is the boiling
@@ -205,7 +204,8 @@ def vetoed(kind: str, best_row: np.ndarray, unnamed: list[str], shares_a_word: b
     (`best_named`: the most any of them mentions), so the document the question is about lacks
     the answer and another of its kind holds its own ("the pilot's flight hours" of another accident,
     "Revenue" of another company's filing); it asks for a number or a date (digits, number words,
-    dates, days) and the best evidence holds none; it asks for someone and the evidence names no one
+    dates, days) and the best evidence holds none (a quantity may be vague: "how many partners" is
+    answered by "several of our partners", which counts nothing); it asks for someone and the evidence names no one
     new. A place is left to the abstainer: "in France" does not answer "which city", and telling them
     apart needs more than a pattern."""
     if not shares_a_word:
@@ -215,7 +215,8 @@ def vetoed(kind: str, best_row: np.ndarray, unnamed: list[str], shares_a_word: b
     row = dict(zip(RANK_FEATURES, best_row))
     if not row["top_document"] and row["document_named"] < best_named:
         return "the evidence comes from another document than the one the question names"
-    if kind in (QUANTITY, TIME, PERSON) and row["kind_missing"]:
+    vague = kind == QUANTITY and QUANTIFIER.search(best_text)
+    if kind in (QUANTITY, TIME, PERSON) and row["kind_missing"] and not vague:
         return f"a {kind} was asked for, and the evidence gives none"
     return None
 
@@ -234,7 +235,7 @@ def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[s
     row = abstain_row(q, best.row, best.score, runner_up, best.text, best.context, best.chunk.text, len(unnamed))
     shares = bool(content_terms(question) & content_terms(best.chunk.text))
     named = max(ev.row[RANK_FEATURES.index("document_named")] for ev in ranked)
-    return weights().abstainer.probability(row, ABSTAIN_FEATURES), vetoed(q.kind, best.row, unnamed, shares, named)
+    return weights().abstainer.probability(row, ABSTAIN_FEATURES), vetoed(q.kind, best.row, best.text, unnamed, shares, named)
 
 
 def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],

@@ -71,6 +71,9 @@ SPOTTERS = {
     PAIR: re.compile(r"\b[A-Z][\w'’-]+(\s+[A-Z][\w'’-]+)*\s*(,|and|&|or)\s+(the\s+)?[A-Z][\w'’-]+"),
 }
 NUMBER = re.compile(rf"\d[\d,.]*|\b({NUMBER_WORDS})\b", re.I)
+# A vague quantity: it answers "how many" without a number, so it never ranks a unit, but it is not absence.
+QUANTIFIER = re.compile(r"\b(several|many|few|numerous|multiple|handful|some|most|countless|dozens|scores|a number of)\b",
+                        re.I)
 WHO = re.compile(r"\bwho(m|se)?\b", re.I)
 PLACE_WORDS = {"in", "at", "near", "from", "into", "to", "across", "of", "on", "the", "a", "an"}
 ROLE = re.compile(r"\b(" + "|".join(sorted(NOUN_CLASSES[PERSON].split(), key=len, reverse=True)) + r")s?\b", re.I)

@@ -4,6 +4,7 @@ checker reason about. Spans are (start, end) offsets into the text they came fro
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
@@ -50,6 +51,11 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     return _stemmer().stemWord(word)
+
+
+def fold(word: str) -> str:
+    """Accents dropped: "Hervé" -> "Herve"."""
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,43 @@
+"""A country goes by several names: "Moscow's diplomats" are Russia's, "the American president" is
+the United States'. A question may name a country one way and its document another, and the answerer
+must not take that for a name the document never mentions. The names come from countryinfo's table
+(a country's name, other spellings, demonym and capital); the capital stands for its government in
+news and filings ("Moscow warned", "Washington agreed")."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rag.answer.text import fold, stem
+
+Name = tuple[str, ...]  # a name's words, as rag.answer.extractive compares terms (folded, stemmed)
+
+
+def other_names(term: str) -> list[Name]:
+    """The other names of the country that `term` (one folded, stemmed word) names, if it names one."""
+    return _countries().get(term, [])
+
+
+def _words(name: str) -> Name:
+    return tuple(stem(fold(w)) for w in re.findall(r"\w+", name.lower()))
+
+
+@lru_cache(maxsize=1)
+def _countries() -> dict[str, list[Name]]:
+    """One-word name -> every name of its country. A name that several share ("American" is also the
+    Northern Mariana Islands' demonym, "French" Martinique's) is the most populous one's. Loaded on
+    first use (about 30 ms): only a question that names something its document never mentions needs it."""
+    from countryinfo._cache import load_countries
+
+    table: dict[str, tuple[int, list[Name]]] = {}
+    for info in load_countries()["countries"].values():
+        capital = info.get("capital") or []  # a list where a country has several
+        spellings = [info.get("name") or "", info.get("demonym") or "", *(info.get("altSpellings") or []),
+                     *(c.split(" D.C.")[0] for c in ([capital] if isinstance(capital, str) else capital))]
+        names = list(dict.fromkeys(_words(s) for s in spellings if s.isascii() and len(s) >= 2))
+        population = info.get("population") or 0
+        for name in names:
+            if len(name) == 1 and population >= table.get(name[0], (-1, []))[0]:
+                table[name[0]] = (population, [n for n in names if n != name])
+    return {word: names for word, (_, names) in table.items()}
