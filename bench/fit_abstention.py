@@ -52,10 +52,9 @@ from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
 from quality import ROOT, SHARED, Case, indexed, pdf_cases, seed_cases, squad_cases
-from rag.answer.extractive import Evidence, unnamed_terms, vetoed
+from rag.answer.extractive import Evidence, shares_a_word, unnamed_terms, vetoed
 from rag.answer.features import ABSTAIN_FEATURES, RANK_FEATURES, Question, abstain_row
 from rag.answer.model import Logistic, weights
-from rag.answer.text import content_terms
 from rag.metrics import contains_answer
 from rag.service import Rag
 from rag.testsets import write_corpus
@@ -189,7 +188,7 @@ def abstain_rows(data: list[Asked], ranker: Logistic, margin: float) -> tuple[np
         rows.append(abstain_row(asked.question, unit.row, logit, second, unit.text, unit.context, unit.chunk.text,
                                 len(unnamed)))
         answers.append(text)
-        shares = bool(content_terms(asked.case.item.question) & content_terms(unit.chunk.text))
+        shares = shares_a_word(asked.case.item.question, unit)
         named = max(u.row[RANK_FEATURES.index("document_named")] for u in asked.units)
         vetoes.append(vetoed(asked.question.kind, unit.row, unit.text, unnamed, shares, named) is not None)
     return np.array(rows), answers, np.array(vetoes)

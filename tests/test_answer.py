@@ -206,6 +206,12 @@ def test_a_vague_quantity_answers_how_many_instead_of_being_refused_as_no_number
     assert "several of our partners" in answer.answer
 
 
+def test_a_question_about_the_document_itself_is_answered_by_its_head(seed_rag):
+    answer = seed_rag.ask("When was the story posted?")
+    assert answer.answer.startswith("7 Jun, 2024 22:52")
+    assert answer.citations[0].start < 100
+
+
 def test_a_number_that_is_part_of_a_name_counts_nothing():
     assert counts("the Nasoni Access H2O faucet, CMT4J, MMTCO2e") == set()
     assert counts("Investigational Site\t4 US sites; 25mg twice") == {"4", "25"}

@@ -21,7 +21,7 @@ import numpy as np
 from rag.answer.citations import starts_a_unit
 from rag.answer.countries import other_names
 from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, TERMINAL, Question, abstain_row, candidate_rows,
-                                 answers_nothing, focus, is_heading, is_question)
+                                 answers_nothing, focus, head_units, is_heading, is_question)
 from rag.answer.model import weights
 from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME
 from rag.answer.text import STOPWORDS, content_terms, fold, sentence_spans, stem, words
@@ -29,6 +29,7 @@ from rag.types import Chunk, Hit
 
 _TOKEN = re.compile(r"\w+(?:[.,]\d+)*(?:['’]s)?")  # as rag.answer.text.words splits: "4.1.1", "100,000" whole
 PageText = Callable[[str, int | None], str | None]
+COVERAGE = RANK_FEATURES.index("coverage")
 WORDY = re.compile(r"[^\W\d_]{2}")  # a unit worth citing has a word in it
 MAX_WIDEN = 600  # characters looked at beyond a cut unit for the rest of its sentence
 
@@ -71,7 +72,8 @@ def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
             continue
         units = [chunk.text[s:e] for s, e in spans]
         rows = candidate_rows(q, units, np.asarray(vectors, dtype=float) @ question_vector, hit.score,
-                              chunk.source == hits[0].chunk.source, named[chunk.source])
+                              chunk.source == hits[0].chunk.source, named[chunk.source],
+                              head_units(chunk.page, chunk.start, units))
         logits = ranker.logits(rows, RANK_FEATURES)
         for i, ((s, e), unit) in enumerate(zip(spans, units)):
             where = (chunk.source, chunk.page, chunk.start + s)
@@ -194,6 +196,12 @@ def unnamed_terms(question: str, document: str) -> list[str]:
     return sorted(t for t in specific_terms(question) if not _mentions(mentioned, t))
 
 
+def shares_a_word(question: str, best: Evidence) -> bool:
+    """The best evidence's chunk has a word of the question, or the unit covers some (a document's head
+    covers what the question calls the document: rag.answer.features.head_units)."""
+    return bool(content_terms(question) & content_terms(best.chunk.text)) or best.row[COVERAGE] > 0
+
+
 def vetoed(kind: str, best_row: np.ndarray, best_text: str, unnamed: list[str], shares_a_word: bool,
            best_named: float = 0.0) -> str | None:
     """The refusals no score overrides, because they are evidence of absence rather than weak
@@ -233,7 +241,7 @@ def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[s
     unnamed = unnamed_terms(question, document)
     runner_up = ranked[1].score if len(ranked) > 1 else best.score - 10.0
     row = abstain_row(q, best.row, best.score, runner_up, best.text, best.context, best.chunk.text, len(unnamed))
-    shares = bool(content_terms(question) & content_terms(best.chunk.text))
+    shares = shares_a_word(question, best)
     named = max(ev.row[RANK_FEATURES.index("document_named")] for ev in ranked)
     return weights().abstainer.probability(row, ABSTAIN_FEATURES), vetoed(q.kind, best.row, best.text, unnamed, shares, named)
 

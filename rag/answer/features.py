@@ -151,15 +151,30 @@ class Question:
         return self.wants_kind and holds(self.kind, unit, self.asked)
 
 
+# What a question calls the document itself, and what it asks of it ("when was the story posted?",
+# "what year is the article from?"): the document's head states it ("7 Jun, 2024 22:52 / Updated …").
+ABOUT_THE_DOCUMENT = content_terms("article story report document paper post posted published publication "
+                                   "written wrote author dated updated released issued")
+
+
+def head_units(page: int | None, start: int, units: list[str]) -> int:
+    """How many of a chunk's first units are its document's head: the lines before its first sentence of
+    prose (title, dateline, byline, standfirst) when the chunk opens the document's first page."""
+    if start or page not in (None, 1):
+        return 0
+    return next((i for i, unit in enumerate(units) if TERMINAL.search(unit)), len(units))
+
+
 def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval: float,
-                   top_document: bool = False, document_named: float = 1.0) -> np.ndarray:
+                   top_document: bool = False, document_named: float = 1.0, head: int = 0) -> np.ndarray:
     """RANK_FEATURES of the units (sentences, table rows, list items) of one chunk, in order.
     `top_document`: the chunk is of the document retrieval ranked first, the one the question most
     likely names ("Apple's Q2 2023 10-Q"); a unit of another filing's table of the same form
     ("Revenue … 94,836") answers another question. `document_named`: the share of the question's names
-    and numbers that the chunk's document mentions (rag.answer.extractive)."""
+    and numbers that the chunk's document mentions (rag.answer.extractive). `head`: how many of the
+    units are their document's head (head_units), which covers the words a question uses of a document."""
     rows, heading = [], ""
-    for unit, cos in zip(units, cosines):
+    for i, (unit, cos) in enumerate(zip(units, cosines)):
         row = is_table_row(unit)
         near = q.kind in (QUANTITY, TIME) and row and number_by(q.terms, unit)
         # a table row's numbers belong to its labels: it holds the quantity asked for only beside one of
@@ -168,7 +183,8 @@ def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval
         # a row is read under its table's heading: "Flight Time:  42 hours (Total, all aircraft)" is the
         # student's under "Student Pilot Information", the instructor's under "Flight Instructor Information"
         heading = unit if is_heading(unit) else heading
-        cov = coverage(q.terms, content_terms(f"{heading} {unit}" if row else unit), q.idf)
+        terms = content_terms(f"{heading} {unit}" if row else unit) | (ABOUT_THE_DOCUMENT if i < head else set())
+        cov = coverage(q.terms, terms, q.idf)
         rows.append([float(cos), cov, retrieval, float(held), float(q.wants_kind and not held), float(held) * cov,
                      float(near), float(row), float(top_document), document_named])
     return np.array(rows, dtype=float).reshape(-1, len(RANK_FEATURES))
