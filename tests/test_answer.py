@@ -212,6 +212,14 @@ def test_a_question_about_the_document_itself_is_answered_by_its_head(seed_rag):
     assert answer.citations[0].start < 100
 
 
+def test_a_time_asked_for_in_years_or_days_is_answered_only_in_that_unit():
+    question = "In what year did Kaja Kallas become prime minister of Estonia?"
+    assert not holds(TIME, "Kaja Kallas said last month that NATO trainers were already there.", question)
+    assert holds(TIME, "Kaja Kallas became prime minister in 2021.", question)
+    assert holds(TIME, "He announced on Thursday that France will send jets.", "On which day did Macron say it?")
+    assert not holds(TIME, "It will take until the end of this year.", "On which day did Macron say it?")
+
+
 def test_a_number_that_is_part_of_a_name_counts_nothing():
     assert counts("the Nasoni Access H2O faucet, CMT4J, MMTCO2e") == set()
     assert counts("Investigational Site\t4 US sites; 25mg twice") == {"4", "25"}

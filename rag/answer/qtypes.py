@@ -70,6 +70,22 @@ SPOTTERS = {
     PLACE: re.compile(r"\b(in|at|near|from|into|to|across|between|on|of)\s+(the\s+)?[A-Z][\w'’-]+"),
     PAIR: re.compile(r"\b[A-Z][\w'’-]+(\s+[A-Z][\w'’-]+)*\s*(,|and|&|or)\s+(the\s+)?[A-Z][\w'’-]+"),
 }
+_MONTH = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+          "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_DAY = (rf"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
+        rf"\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?({_MONTH})\b|({_MONTH})\.?\s+\d{{1,2}}\b|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}")
+_YEAR = r"(1\d{3}|20\d{2})s?|(this|last|next|that|same|following|previous|prior) year|fy\s?\d{2,4}"
+# The unit a time question asks in ("in what year", "which day", "what century"): a time in another unit
+# ("last month" for "in what year did she become prime minister?") does not answer it.
+GRAINS = {
+    "year": re.compile(rf"\b({_YEAR})\b", re.I),
+    "century": re.compile(r"\bcentur(y|ies)\b", re.I),
+    "decade": re.compile(r"\b(1\d|20)?\d0s\b|\bdecades?\b", re.I),
+    "month": re.compile(rf"\b({_MONTH}|(this|last|next) month)\b", re.I),
+    "day": re.compile(rf"\b({_DAY})", re.I),
+    "date": re.compile(rf"\b({_DAY}|{_YEAR})", re.I),
+}
+GRAIN = re.compile(r"\b(what|which)\s+(year|century|decade|month|day|date)s?\b", re.I)
 NUMBER = re.compile(rf"\d[\d,.]*|\b({NUMBER_WORDS})\b", re.I)
 # A vague quantity: it answers "how many" without a number, so it never ranks a unit, but it is not absence.
 QUANTIFIER = re.compile(r"\b(several|many|few|numerous|multiple|handful|some|most|countless|dozens|scores|a number of)\b",
@@ -136,6 +152,8 @@ def holds(kind: str, sentence: str, question: str = "") -> bool:
     if kind == PLACE:
         return any(not _mentioned(_name(m.group().split()[-1]), asked.names)
                    for m in SPOTTERS[PLACE].finditer(sentence))
+    if kind == TIME and asked.grain:
+        return bool(GRAINS[asked.grain].search(sentence))
     return kind in SPOTTERS and bool(SPOTTERS[kind].search(sentence))
 
 
@@ -144,14 +162,16 @@ class _Asked(NamedTuple):
     numbers: frozenset[str]
     who: bool              # a "who" question
     names_anyone: bool     # a capitalised word after the question's first
+    grain: str             # the unit a time is asked in ("year" for "in what year"), or ""
 
 
 @lru_cache(maxsize=1024)
 def _asked(question: str) -> _Asked:
     """What `holds` needs of a question, worked out once for all the units it is asked of."""
     tokens = _WORD.findall(question)
+    grain = GRAIN.search(question)
     return _Asked(frozenset(_name(t) for t in tokens), frozenset(counts(question)), bool(WHO.search(question)),
-                  any(t[:1].isupper() for t in tokens[1:]))
+                  any(t[:1].isupper() for t in tokens[1:]), grain.group(2).lower() if grain else "")
 
 
 def names_someone(tokens: list[str], asked: frozenset[str], lone: bool) -> bool:
