@@ -220,6 +220,12 @@ def test_a_time_asked_for_in_years_or_days_is_answered_only_in_that_unit():
     assert not holds(TIME, "It will take until the end of this year.", "On which day did Macron say it?")
 
 
+def test_an_acronym_answers_who_did_it_but_names_no_official():
+    sentence = "Macron's comments triggered pushback from some NATO allies and a Kremlin warning."
+    assert not holds(PERSON, sentence, "What is the name of the Kremlin spokesperson who warned of a conflict?")
+    assert holds(PERSON, sentence, "Who pushed back against Macron's comments?")
+
+
 def test_a_number_that_is_part_of_a_name_counts_nothing():
     assert counts("the Nasoni Access H2O faucet, CMT4J, MMTCO2e") == set()
     assert counts("Investigational Site\t4 US sites; 25mg twice") == {"4", "25"}

@@ -90,7 +90,8 @@ NUMBER = re.compile(rf"\d[\d,.]*|\b({NUMBER_WORDS})\b", re.I)
 # A vague quantity: it answers "how many" without a number, so it never ranks a unit, but it is not absence.
 QUANTIFIER = re.compile(r"\b(several|many|few|numerous|multiple|handful|some|most|countless|dozens|scores|a number of)\b",
                         re.I)
-WHO = re.compile(r"\bwho(m|se)?\b", re.I)
+# The question's own word, not a relative pronoun: "the spokesperson who warned" is asked by "what".
+QUESTION_WORD = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.I)
 PLACE_WORDS = {"in", "at", "near", "from", "into", "to", "across", "of", "on", "the", "a", "an"}
 ROLE = re.compile(r"\b(" + "|".join(sorted(NOUN_CLASSES[PERSON].split(), key=len, reverse=True)) + r")s?\b", re.I)
 
@@ -170,7 +171,9 @@ def _asked(question: str) -> _Asked:
     """What `holds` needs of a question, worked out once for all the units it is asked of."""
     tokens = _WORD.findall(question)
     grain = GRAIN.search(question)
-    return _Asked(frozenset(_name(t) for t in tokens), frozenset(counts(question)), bool(WHO.search(question)),
+    first = QUESTION_WORD.search(question)
+    who = bool(first) and first.group(1).lower().startswith("who")
+    return _Asked(frozenset(_name(t) for t in tokens), frozenset(counts(question)), who,
                   any(t[:1].isupper() for t in tokens[1:]), grain.group(2).lower() if grain else "")
 
 
@@ -179,11 +182,12 @@ def names_someone(tokens: list[str], asked: frozenset[str], lone: bool) -> bool:
     capitalised words ("Prime Minister Kaja Kallas") whose last word, the name's head, the question does
     not hold ("US President Joe Biden" is the Biden a question names), or, when `lone` (a "who"
     question, which asks for someone by name), a word alone but not after a preposition or an article,
-    where a lone capitalised word is a place or a thing ("in Paris", "the Ukraine crisis"). "Which
-    official …" and "the name of the …" need the run: "Lithuania and Estonia" names no official."""
+    where a lone capitalised word is a place or a thing ("in Paris", "the Ukraine crisis"), or an
+    acronym anywhere ("ITV", "BSkyB": who did it may be an organisation). "Which official …" and "the
+    name of the …" need the run: "Lithuania and Estonia" or "NATO" names no official."""
     capital = [t[:1].isupper() and t.lower() not in STOPWORDS for t in tokens]
-    if any(sum(ch.isupper() for ch in t) >= 2 and not _mentioned(_name(t), asked) for t in tokens):
-        return True  # "ITV", "BSkyB": a name wherever it stands, even first
+    if lone and any(sum(ch.isupper() for ch in t) >= 2 and not _mentioned(_name(t), asked) for t in tokens):
+        return True  # even as the sentence's first word
     i = 1
     while i < len(tokens):
         if not capital[i]:
