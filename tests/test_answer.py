@@ -198,6 +198,8 @@ def test_a_country_named_by_its_capital_or_its_people_is_one_the_document_mentio
     assert unnamed_terms("What did Moscow's diplomats say about the American president?", document) == []
     assert unnamed_terms("What did Kyiv ask of Washington?", document) == []
     assert unnamed_terms("What did Lithuanian diplomats say?", document) == ["lithuanian"]
+    # Norway's ISO code is NOR: "nor" in running text is no mention of Norway
+    assert unnamed_terms("What did Norwegian diplomats say?", "Neither Paris nor Berlin commented.") == ["norwegian"]
 
 
 def test_a_vague_quantity_answers_how_many_instead_of_being_refused_as_no_number(seed_rag):

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from rag.answer.text import fold, stem
 
+PROSE_CODES = {"US", "USA"}
 Name = tuple[str, ...]  # a name's words, as rag.answer.extractive compares terms (folded, stemmed)
 
 
@@ -33,9 +34,13 @@ def _countries() -> dict[str, list[Name]]:
     table: dict[str, tuple[int, list[Name]]] = {}
     for info in load_countries()["countries"].values():
         capital = info.get("capital") or []  # a list where a country has several
+        # ISO codes are left out: "NOR", "PAN", "MAR", "CA" are words or abbreviations in running text;
+        # the United States' are the ones prose uses for the country itself
+        codes = {str(code).upper() for code in (info.get("ISO") or {}).values()} - PROSE_CODES
         spellings = [info.get("name") or "", info.get("demonym") or "", *(info.get("altSpellings") or []),
                      *(c.split(" D.C.")[0] for c in ([capital] if isinstance(capital, str) else capital))]
-        names = list(dict.fromkeys(_words(s) for s in spellings if s.isascii() and len(s) >= 2))
+        names = list(dict.fromkeys(_words(s) for s in spellings
+                                   if s.isascii() and len(s) >= 2 and s.upper() not in codes))
         population = info.get("population") or 0
         for name in names:
             if len(name) == 1 and population >= table.get(name[0], (-1, []))[0]:
