@@ -319,6 +319,20 @@ def test_a_question_that_first_says_where_to_look_also_reads_what_its_asking_cla
     assert len(retriever.asked) == 1
 
 
+def test_the_llm_reads_the_chunks_of_the_best_ranked_units_in_turn_with_the_search_hits():
+    from rag.answer.extractive import Evidence
+    from rag.answer.pipeline import passages
+    from rag.types import Hit
+
+    hits = [Hit(i + 1, 1.0 - i / 10, Chunk(f"hit{i}", "report.pdf", 1, 0, 1, "x")) for i in range(3)]
+    table = Hit(51, 0.3, Chunk("table", "report.pdf", 2, 0, 1, "Age:\t21"))  # found inside the document
+    ranked = [Evidence(h.chunk, 0, 1, h.chunk.text, score, np.zeros(len(RANK_FEATURES)), "")
+              for h, score in ((table, 5.0), (hits[2], 4.0), (hits[0], 1.0))]
+    read = passages(hits, [*hits, table], ranked)
+    assert [h.chunk.id for h in read] == ["table", "hit0", "hit2"]
+    assert [h.rank for h in read] == [1, 2, 3]
+
+
 def test_a_figure_the_named_filing_lacks_is_not_taken_from_another_filing_of_the_same_form(tmp_path, embedder):
     docs = tmp_path / "docs"
     docs.mkdir()
