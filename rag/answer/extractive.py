@@ -213,9 +213,9 @@ def vetoed(kind: str, best_row: np.ndarray, best_text: str, unnamed: list[str], 
     the answer and another of its kind holds its own ("the pilot's flight hours" of another accident,
     "Revenue" of another company's filing); it asks for a number or a date (digits, number words,
     dates, days) and the best evidence holds none (a quantity may be vague: "how many partners" is
-    answered by "several of our partners", which counts nothing); it asks for someone and the evidence names no one
-    new. A place is left to the abstainer: "in France" does not answer "which city", and telling them
-    apart needs more than a pattern."""
+    answered by "several of our partners", which counts nothing); it asks for someone and the evidence
+    names no one new. A place is left to the abstainer: "in France" does not answer "which city", and
+    telling them apart needs more than a pattern."""
     if not shares_a_word:
         return "the evidence shares no word with the question"
     if unnamed:
@@ -223,7 +223,7 @@ def vetoed(kind: str, best_row: np.ndarray, best_text: str, unnamed: list[str], 
     row = dict(zip(RANK_FEATURES, best_row))
     if not row["top_document"] and row["document_named"] < best_named:
         return "the evidence comes from another document than the one the question names"
-    vague = kind == QUANTITY and QUANTIFIER.search(best_text)
+    vague = kind == QUANTITY and bool(QUANTIFIER.search(best_text))
     if kind in (QUANTITY, TIME, PERSON) and row["kind_missing"] and not vague:
         return f"a {kind} was asked for, and the evidence gives none"
     return None
@@ -243,7 +243,8 @@ def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[s
     row = abstain_row(q, best.row, best.score, runner_up, best.text, best.context, best.chunk.text, len(unnamed))
     shares = shares_a_word(question, best)
     named = max(ev.row[RANK_FEATURES.index("document_named")] for ev in ranked)
-    return weights().abstainer.probability(row, ABSTAIN_FEATURES), vetoed(q.kind, best.row, best.text, unnamed, shares, named)
+    veto = vetoed(q.kind, best.row, best.text, unnamed, shares, named)
+    return weights().abstainer.probability(row, ABSTAIN_FEATURES), veto
 
 
 def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],

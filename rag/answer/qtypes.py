@@ -56,10 +56,12 @@ _WORD = re.compile(r"[\w'’-]+")
 
 NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
                 "hundreds|thousand|thousands|million|millions|billion|dozen|dozens")  # not "several": no count
+_WEEKDAY = "monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+_MONTH = ("january|february|march|april|may|june|july|august|september|october|november|december|"
+          "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 SPOTTERS = {
     TIME: re.compile(
-        r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|april|may|june|july|"
-        r"august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|today|"
+        r"\b(" + _WEEKDAY + "|" + _MONTH + r"|today|"
         r"yesterday|tomorrow|tonight|ago|weekend|spring|summer|autumn|winter|century|centuries|decades?|"
         r"era|dynasty|reign|weeks?|months?|years?|daily|annually|until|since|"
         r"\d[\d,.]*\s*(hours?|hrs?|minutes?|mins?|seconds?|days?)|"
@@ -70,10 +72,8 @@ SPOTTERS = {
     PLACE: re.compile(r"\b(in|at|near|from|into|to|across|between|on|of)\s+(the\s+)?[A-Z][\w'’-]+"),
     PAIR: re.compile(r"\b[A-Z][\w'’-]+(\s+[A-Z][\w'’-]+)*\s*(,|and|&|or)\s+(the\s+)?[A-Z][\w'’-]+"),
 }
-_MONTH = ("january|february|march|april|may|june|july|august|september|october|november|december|"
-          "jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
-_DAY = (rf"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday|tomorrow|"
-        rf"\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?({_MONTH})\b|({_MONTH})\.?\s+\d{{1,2}}\b|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}")
+_DAY = (_WEEKDAY + r"|today|yesterday|tomorrow|\d{1,2}(st|nd|rd|th)?\s+(of\s+)?(" + _MONTH + r")\b|"
+        r"(" + _MONTH + r")\.?\s+\d{1,2}\b|\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}")
 _YEAR = r"(1\d{3}|20\d{2})s?|(this|last|next|that|same|following|previous|prior) year|fy\s?\d{2,4}"
 # The unit a time question asks in ("in what year", "which day", "what century"): a time in another unit
 # ("last month" for "in what year did she become prime minister?") does not answer it.
@@ -88,8 +88,8 @@ GRAINS = {
 GRAIN = re.compile(r"\b(what|which)\s+(year|century|decade|month|day|date)s?\b", re.I)
 NUMBER = re.compile(rf"\d[\d,.]*|\b({NUMBER_WORDS})\b", re.I)
 # A vague quantity: it answers "how many" without a number, so it never ranks a unit, but it is not absence.
-QUANTIFIER = re.compile(r"\b(several|many|few|numerous|multiple|handful|some|most|countless|dozens|scores|a number of)\b",
-                        re.I)
+QUANTIFIER = re.compile(r"\b(several|many|few|numerous|multiple|handful|some|most|countless|dozens|scores|"
+                        r"a number of)\b", re.I)
 # The question's own word, not a relative pronoun: "the spokesperson who warned" is asked by "what".
 QUESTION_WORD = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.I)
 PLACE_WORDS = {"in", "at", "near", "from", "into", "to", "across", "of", "on", "the", "a", "an"}
