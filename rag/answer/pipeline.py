@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from rag.answer.citations import Span, abstain, compose, enforce
 from rag.answer.extractive import Evidence, judge, rank_sentences, select, unsupported_reason, widen
-from rag.answer.features import focus
+from rag.answer.features import RANK_FEATURES, focus
 from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
 from rag.config import Settings
@@ -19,6 +19,7 @@ from rag.embeddings import Embedder
 from rag.retrieval import Retriever
 from rag.types import Answer, Hit
 
+RETRIEVAL = RANK_FEATURES.index("retrieval")
 MORE_OF_TOP = 3  # the answerer looks this many times k down the ranking for more of the top document
 YES_OR_NO = re.compile(r"\W*(yes|no)\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|there|then|"
@@ -157,7 +158,8 @@ class Answerer:
         if unsupported_reason(question, ranked, self._document(ranked[0], ranked), self.retriever.idf,
                               asked=asked):
             return abstain(question, name)
-        claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, ev.score)]) for ev in select(ranked)]
+        # a citation's score is its chunk's retrieval score (the documented contract), as on the LLM path
+        claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, float(ev.row[RETRIEVAL]))]) for ev in select(ranked)]
         return compose(question, claims, name)
 
     def _llm_answer(self, question: str, asked: str, hits: list[Hit], ranked: list[Evidence], warnings: list[str],
