@@ -222,6 +222,11 @@ def test_a_time_asked_for_in_years_or_days_is_answered_only_in_that_unit():
     assert not holds(TIME, "It will take until the end of this year.", "On which day did Macron say it?")
 
 
+def test_a_role_answers_a_who_question():
+    assert holds(PERSON, "The dukes used the church as a unifying force.", "Who used the church to unify themselves?")
+    assert not holds(PERSON, "The church was a unifying force.", "Who used the church to unify themselves?")
+
+
 def test_an_acronym_answers_who_did_it_but_names_no_official():
     sentence = "Macron's comments triggered pushback from some NATO allies and a Kremlin warning."
     assert not holds(PERSON, sentence, "What is the name of the Kremlin spokesperson who warned of a conflict?")

@@ -140,8 +140,9 @@ def _head_noun_type(rest: list[str]) -> str:
 
 def holds(kind: str, sentence: str, question: str = "") -> bool:
     """Whether the sentence holds an answer of this kind. A quantity is a number the question does not
-    hold; a person is someone the question does not name (names_someone), or a role noun when a "who"
-    question names someone ("Who is Kaja Kallas?" is answered by "the Estonian prime minister"); a
+    hold; a person is someone the question does not name (names_someone), or, for a "who" question, a
+    role ("Who is Kaja Kallas?" is answered by "the Estonian prime minister", "Who used the church to
+    unify themselves?" by "the dukes"); a
     place is one the question does not name. One kind at a time: the answerer asks only for the kind a
     question wants, for some 25 units per question."""
     asked = _asked(question)
@@ -149,7 +150,7 @@ def holds(kind: str, sentence: str, question: str = "") -> bool:
         return bool(counts(sentence) - asked.numbers)  # "2020-2024", "H2O" hold their own numbers
     if kind == PERSON:
         return (names_someone(_WORD.findall(sentence), asked.names, lone=asked.who)
-                or asked.who and asked.names_anyone and bool(ROLE.search(sentence)))
+                or asked.who and bool(ROLE.search(sentence)))
     if kind == PLACE:
         return any(not _mentioned(_name(m.group().split()[-1]), asked.names)
                    for m in SPOTTERS[PLACE].finditer(sentence))
@@ -162,7 +163,6 @@ class _Asked(NamedTuple):
     names: frozenset[str]  # the question's words, as names are compared (_name)
     numbers: frozenset[str]
     who: bool              # a "who" question
-    names_anyone: bool     # a capitalised word after the question's first
     grain: str             # the unit a time is asked in ("year" for "in what year"), or ""
 
 
@@ -174,7 +174,7 @@ def _asked(question: str) -> _Asked:
     first = QUESTION_WORD.search(question)
     who = bool(first) and first.group(1).lower().startswith("who")
     return _Asked(frozenset(_name(t) for t in tokens), frozenset(counts(question)), who,
-                  any(t[:1].isupper() for t in tokens[1:]), grain.group(2).lower() if grain else "")
+                  grain.group(2).lower() if grain else "")
 
 
 def names_someone(tokens: list[str], asked: frozenset[str], lone: bool) -> bool:
