@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.answer.citations import problems
+from rag.answer.pipeline import passages
 from rag.answer.features import TERMINAL, is_heading, is_table_row
 from rag.config import Settings
 from rag.evaluate import evaluate
@@ -118,9 +119,22 @@ def measure(rag: Rag, cases: list[Case], extra: Callable[[Rag, list[Case], list[
         if not part:
             continue
         evaluation = evaluate(rag, [c.item for c in part], use_llm=use_llm, judge=judge, progress=False)
-        out[half] = evaluation.metrics | right_and_refused(evaluation.results) | (
+        out[half] = evaluation.metrics | right_and_refused(evaluation.results) | reading(rag, part) | (
             extra(rag, part, evaluation.results) if extra else {})
     return out
+
+
+def reading(rag: Rag, cases: list[Case]) -> dict:
+    """What an answer can rest on: the answerable questions whose gold answer is in a chunk of the
+    search's hits, and in a chunk of the passages the LLM path reads (rag.answer.pipeline.passages)."""
+    answerer, in_hits, in_passages, answerable = rag.answerer, 0, 0, [c.item for c in cases if c.item.answerable]
+    for item in answerable:
+        vector = rag.embedder.encode([item.question])[0]
+        hits, read = answerer.retrieve(item.question, None, vector)
+        chosen = passages(hits, read, answerer.rank(item.question, vector, read))
+        in_hits += any(contains_answer(h.chunk.text, item.answers) for h in hits)
+        in_passages += any(contains_answer(h.chunk.text, item.answers) for h in chosen)
+    return {"gold_in_hits": f"{in_hits}/{len(answerable)}", "gold_in_llm_passages": f"{in_passages}/{len(answerable)}"}
 
 
 def right_and_refused(results: list[dict]) -> dict:
@@ -195,7 +209,7 @@ def _share(flags: list[bool]) -> float | None:
 SHOWN = ["questions", "follow_ups", "right", "wrong_refusals", "unanswerable_refused", "answer_recall_at_1",
          "answer_recall_at_k", "gold_in_answer", "answer_words_median", "unanswerable_abstained",
          "answerable_refused", "citation_validity", "citation_recall", "citation_precision",
-         "table_gold_in_answer", "document_at_1", "citations", "cited_headings", "cited_cut_at_line_break",
+         "gold_in_hits", "gold_in_llm_passages", "table_gold_in_answer", "document_at_1", "citations", "cited_headings", "cited_cut_at_line_break",
          "latency_total_p50"]
 
 
