@@ -28,7 +28,8 @@ def _words(name: str) -> Name:
 def _countries() -> dict[str, list[Name]]:
     """One-word name -> every name of its country. A name that several share ("American" is also the
     Northern Mariana Islands' demonym, "French" Martinique's) is the most populous one's. Loaded on
-    first use (about 30 ms): only a question that names something its document never mentions needs it."""
+    first use (about 30 ms, once per process): only a name that a retrieved document does not spell
+    the question's way needs it."""
     from countryinfo._cache import load_countries
 
     table: dict[str, tuple[int, list[Name]]] = {}

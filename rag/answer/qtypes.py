@@ -142,9 +142,9 @@ def holds(kind: str, sentence: str, question: str = "") -> bool:
     """Whether the sentence holds an answer of this kind. A quantity is a number the question does not
     hold; a person is someone the question does not name (names_someone), or, for a "who" question, a
     role ("Who is Kaja Kallas?" is answered by "the Estonian prime minister", "Who used the church to
-    unify themselves?" by "the dukes"); a
-    place is one the question does not name. One kind at a time: the answerer asks only for the kind a
-    question wants, for some 25 units per question."""
+    unify themselves?" by "the dukes"); a place is one the question does not name; a time is in the
+    unit the question asks in, if it says one (GRAINS). One kind at a time: the answerer asks only for
+    the kind a question wants, for some 25 units per question."""
     asked = _asked(question)
     if kind == QUANTITY:
         return bool(counts(sentence) - asked.numbers)  # "2020-2024", "H2O" hold their own numbers
