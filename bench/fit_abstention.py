@@ -53,8 +53,8 @@ from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
 from quality import ROOT, SHARED, Case, indexed, pdf_cases, seed_cases, squad_cases
-from rag.answer.extractive import Evidence, shares_a_word, unnamed_terms, vetoed
-from rag.answer.features import ABSTAIN_FEATURES, RANK_FEATURES, Question, abstain_row
+from rag.answer.extractive import Evidence, abstention_inputs
+from rag.answer.features import ABSTAIN_FEATURES, RANK_FEATURES, Question
 from rag.answer.model import Logistic, weights
 from rag.metrics import contains_answer
 from rag.service import Rag
@@ -185,13 +185,10 @@ def abstain_rows(data: list[Asked], ranker: Logistic, margin: float) -> tuple[np
             continue
         text, best, logit, second = answer_of(asked, ranker, margin)
         unit = asked.units[best]
-        unnamed = unnamed_terms(asked.case.item.question, asked.documents[best])
-        rows.append(abstain_row(asked.question, unit.row, logit, second, unit.text, unit.context, unit.chunk.text,
-                                len(unnamed)))
+        row, veto = abstention_inputs(asked.question, unit, logit, second, asked.units, asked.documents[best])
+        rows.append(row)
         answers.append(text)
-        shares = shares_a_word(asked.case.item.question, unit)
-        named = max(u.row[RANK_FEATURES.index("document_named")] for u in asked.units)
-        vetoes.append(vetoed(asked.question.kind, unit.row, unit.text, unnamed, shares, named) is not None)
+        vetoes.append(veto is not None)
     return np.array(rows), answers, np.array(vetoes)
 
 

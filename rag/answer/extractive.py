@@ -23,13 +23,14 @@ from rag.answer.countries import other_names
 from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, TERMINAL, Question, abstain_row, candidate_rows,
                                  answers_nothing, focus, head_units, is_heading, is_question)
 from rag.answer.model import weights
-from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME
+from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME, asked_thing
 from rag.answer.text import STOPWORDS, content_terms, fold, sentence_spans, stem, words
 from rag.types import Chunk, Hit
 
 _TOKEN = re.compile(r"\w+(?:[.,]\d+)*(?:['’]s)?")  # as rag.answer.text.words splits: "4.1.1", "100,000" whole
 PageText = Callable[[str, int | None], str | None]
 COVERAGE = RANK_FEATURES.index("coverage")
+DOCUMENT_NAMED = RANK_FEATURES.index("document_named")
 WORDY = re.compile(r"[^\W\d_]{2}")  # a unit worth citing has a word in it
 MAX_WIDEN = 600  # characters looked at beyond a cut unit for the rest of its sentence
 
@@ -202,31 +203,50 @@ def shares_a_word(question: str, best: Evidence) -> bool:
     return bool(content_terms(question) & content_terms(best.chunk.text)) or best.row[COVERAGE] > 0
 
 
-def vetoed(kind: str, best_row: np.ndarray, best_text: str, unnamed: list[str], shares_a_word: bool,
-           best_named: float = 0.0) -> str | None:
+def mentions(text: str, word: str) -> bool:
+    """`text` mentions `word` as _mentions compares names: "troops" mentions "troop", "srevice" "service"."""
+    return _mentions({stem(fold(w)) for w in set(words(text)) if w not in STOPWORDS}, stem(fold(word)))
+
+
+def vetoed(q: Question, best: Evidence, unnamed: list[str], best_named: float = 0.0) -> str | None:
     """The refusals no score overrides, because they are evidence of absence rather than weak
     evidence: the best evidence's chunk shares no word with the question ("What is the boiling
     point of liquid nitrogen?" over a news article); the question names something the retrieved
-    document never mentions; the best evidence comes from a document that is not the top one and
-    mentions fewer of the question's names and numbers than another retrieved document does
-    (`best_named`: the most any of them mentions), so the document the question is about lacks
-    the answer and another of its kind holds its own ("the pilot's flight hours" of another accident,
-    "Revenue" of another company's filing); it asks for a number or a date (digits, number words,
-    dates, days) and the best evidence holds none (a quantity may be vague: "how many partners" is
-    answered by "several of our partners", which counts nothing); it asks for someone and the evidence
-    names no one new. A place is left to the abstainer: "in France" does not answer "which city", and
-    telling them apart needs more than a pattern."""
-    if not shares_a_word:
+    document never mentions (`unnamed`); the chunk never mentions the thing the question asks about
+    ("At which French military base …", "Which political party …": qtypes.asked_thing); the best
+    evidence comes from a document that is not the top one and mentions fewer of the question's
+    names and numbers than another retrieved document does (`best_named`: the most any of them
+    mentions), so the document the question is about lacks the answer and another of its kind holds
+    its own ("the pilot's flight hours" of another accident, "Revenue" of another company's filing);
+    it asks for a number or a date (digits, number words, dates, days) and the best evidence holds
+    none (a quantity may be vague: "how many partners" is answered by "several of our partners",
+    which counts nothing); it asks for someone and the evidence names no one new. A place is left to
+    the abstainer: "in France" does not answer "which city", and telling them apart needs more than a
+    pattern."""
+    if not shares_a_word(q.text, best):
         return "the evidence shares no word with the question"
     if unnamed:
         return f"the documents never mention: {', '.join(unnamed)}"
-    row = dict(zip(RANK_FEATURES, best_row))
+    thing = asked_thing(q.asked)
+    if thing and not mentions(best.chunk.text, thing):
+        return f"the evidence never mentions the {thing} asked about"
+    row = dict(zip(RANK_FEATURES, best.row))
     if not row["top_document"] and row["document_named"] < best_named:
         return "the evidence comes from another document than the one the question names"
-    vague = kind == QUANTITY and bool(QUANTIFIER.search(best_text))
-    if kind in (QUANTITY, TIME, PERSON) and row["kind_missing"] and not vague:
-        return f"a {kind} was asked for, and the evidence gives none"
+    vague = q.kind == QUANTITY and bool(QUANTIFIER.search(best.text))
+    if q.kind in (QUANTITY, TIME, PERSON) and row["kind_missing"] and not vague:
+        return f"a {q.kind} was asked for, and the evidence gives none"
     return None
+
+
+def abstention_inputs(q: Question, best: Evidence, logit: float, runner_up: float, candidates: list[Evidence],
+                      document: str) -> tuple[np.ndarray, str | None]:
+    """(the abstainer's row for the best evidence, a unit of `document` scored `logit` by the ranker,
+    the runner-up `runner_up`; the veto that refuses it regardless, if any)."""
+    unnamed = unnamed_terms(q.text, document)
+    row = abstain_row(q, best.row, logit, runner_up, best.text, best.context, best.chunk.text, len(unnamed))
+    named = max(ev.row[DOCUMENT_NAMED] for ev in candidates)
+    return row, vetoed(q, best, unnamed, named)
 
 
 def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],
@@ -237,13 +257,9 @@ def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[s
     if not ranked:
         return 0.0, "nothing retrieved"
     best = ranked[0]
-    q = Question(question, asked or question, idf)
-    unnamed = unnamed_terms(question, document)
     runner_up = ranked[1].score if len(ranked) > 1 else best.score - 10.0
-    row = abstain_row(q, best.row, best.score, runner_up, best.text, best.context, best.chunk.text, len(unnamed))
-    shares = shares_a_word(question, best)
-    named = max(ev.row[RANK_FEATURES.index("document_named")] for ev in ranked)
-    veto = vetoed(q.kind, best.row, best.text, unnamed, shares, named)
+    row, veto = abstention_inputs(Question(question, asked or question, idf), best, best.score, runner_up, ranked,
+                                  document)
     return weights().abstainer.probability(row, ABSTAIN_FEATURES), veto
 
 
