@@ -33,9 +33,11 @@ set; with it, monotone: 0.618 (SQuAD), 0.645 (PDFs), 0.426 (seed); in the fit of
 models rag/answer/fitted.py holds, 0.610 (SQuAD), 0.594 (PDFs), 0.418 (seed).
 
 Writes rag/answer/fitted.py (the constants the answerer loads), prints the test halves' trade-off
-curve per set and draws it to bench/out/abstention.png. Splits as in bench/quality.py.
+curve per set and draws it to bench/out/abstention.png. Splits as in bench/quality.py. With --keep,
+it fits nothing: it reports the models in use, as the answerer runs them now (a rule added after the
+fit, such as a veto, shows in the curve).
 
-    .venv/bin/python bench/fit_abstention.py [--sets squad,seed,pdf] [--work /tmp/rag-quality]
+    .venv/bin/python bench/fit_abstention.py [--sets squad,seed,pdf] [--work /tmp/rag-quality] [--keep]
 """
 
 from __future__ import annotations
@@ -212,6 +214,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/rag-quality"))
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev.json")
     parser.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
+    parser.add_argument("--keep", action="store_true",
+                        help="report the models in use (rag/answer/fitted.py) on the current features, without refitting")
     args = parser.parse_args()
     wanted = args.sets.split(",")
     print(f"# bench/fit_abstention.py {time.strftime('%Y-%m-%d')}; command: "
@@ -232,7 +236,22 @@ def main() -> None:
         print(f"{name}: {len(cases)} questions collected")
     dev = [a for a in data if a.case.half == "dev"]
     test = [a for a in data if a.case.half == "test"]
+    if args.keep:
+        w = weights()
+        ranker, abstainer, margin, threshold = w.ranker, w.abstainer, w.runner_up_margin, w.abstain_below
+        print(f"the models in use ({w.fitted_on}): runner-up margin {margin}, abstain below {threshold}")
+    else:
+        ranker, abstainer, margin, threshold = fit(dev, wanted)
+    dev_rows, dev_answers, dev_vetoed = abstain_rows(dev, ranker, margin)
+    p_dev = probabilities(abstainer, dev_rows, dev_vetoed)
+    test_rows, test_answers, test_vetoed = abstain_rows(test, ranker, margin)
+    p_test = probabilities(abstainer, test_rows, test_vetoed)
+    report(dev, dev_answers, p_dev, test, test_answers, p_test, threshold)
 
+
+def fit(dev: list[Asked], wanted: list[str]) -> tuple[Logistic, Logistic, float, float]:
+    """Fit the ranker, the margin, the abstainer and its threshold on the dev halves, and write them
+    to rag/answer/fitted.py."""
     # 1. the ranker, on the dev halves' answerable questions
     ranker = fit_ranker(dev)
 
@@ -251,7 +270,6 @@ def main() -> None:
     # 3. the abstainer, on every dev question, and its threshold
     dev_rows, dev_answers, dev_vetoed = abstain_rows(dev, ranker, best_margin)
     abstainer = fit_abstainer_on(dev, dev_rows, dev_vetoed)
-    p_dev = probabilities(abstainer, dev_rows, dev_vetoed)
     p_cross = cross_fitted(dev, best_margin)
     threshold = min(operating_threshold(dev, p_cross), prose_bound(dev, dev_answers, p_cross))
 
@@ -264,10 +282,7 @@ def main() -> None:
     print(f"ranker: {dict(zip(RANK_FEATURES, ranker.coef.round(3)))}")
     print(f"abstainer: {dict(zip(ABSTAIN_FEATURES, abstainer.coef.round(3)))}")
     print(f"runner-up margin {best_margin}, abstain below P(answerable) {threshold}; wrote {FITTED.relative_to(ROOT)}")
-
-    test_rows, test_answers, test_vetoed = abstain_rows(test, ranker, best_margin)
-    p_test = probabilities(abstainer, test_rows, test_vetoed)
-    report(dev, dev_answers, p_dev, test, test_answers, p_test, threshold)
+    return ranker, abstainer, best_margin, threshold
 
 
 def fit_abstainer_on(data: list[Asked], rows: np.ndarray, vetoed: np.ndarray) -> Logistic:
