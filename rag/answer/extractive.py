@@ -209,26 +209,24 @@ def mentions(text: str, word: str) -> bool:
 
 
 def vetoed(q: Question, best: Evidence, unnamed: list[str], best_named: float = 0.0) -> str | None:
-    """The refusals no score overrides, because they are evidence of absence rather than weak
-    evidence: the best evidence's chunk shares no word with the question ("What is the boiling
-    point of liquid nitrogen?" over a news article); the question names something the retrieved
-    document never mentions (`unnamed`); the chunk never mentions the thing the question asks about
-    ("At which French military base …", "Which political party …": qtypes.asked_thing); the best
-    evidence comes from a document that is not the top one and mentions fewer of the question's
-    names and numbers than another retrieved document does (`best_named`: the most any of them
-    mentions), so the document the question is about lacks the answer and another of its kind holds
-    its own ("the pilot's flight hours" of another accident, "Revenue" of another company's filing);
-    it asks for a number or a date (digits, number words, dates, days) and the best evidence holds
-    none (a quantity may be vague: "how many partners" is answered by "several of our partners",
-    which counts nothing); it asks for someone and the evidence names no one new. A place is left to
-    the abstainer: "in France" does not answer "which city", and telling them apart needs more than a
-    pattern."""
+    """The refusals no score overrides, because they are evidence of absence rather than weak evidence: the best
+    evidence's chunk shares no word with the question ("What is the boiling point of liquid nitrogen?" over a
+    news article); the question names something the retrieved document never mentions (`unnamed`); the chunk,
+    with its document's and section's names, never mentions the thing the question asks about ("At which French
+    military base …", "Which political party …": qtypes.asked_thing); the best evidence comes from a document
+    that is not the top one and mentions fewer of the question's names and numbers than another retrieved
+    document does (`best_named`: the most any of them mentions), so the document the question is about lacks the
+    answer and another of its kind holds its own ("the pilot's flight hours" of another accident, "Revenue" of
+    another company's filing); it asks for a number or a date (digits, number words, dates, days) and the best
+    evidence holds none (a quantity may be vague: "how many partners" is answered by "several of our partners",
+    which counts nothing); it asks for someone and the evidence names no one new. A place is left to the
+    abstainer: "in France" does not answer "which city", and telling them apart needs more than a pattern."""
     if not shares_a_word(q.text, best):
         return "the evidence shares no word with the question"
     if unnamed:
         return f"the documents never mention: {', '.join(unnamed)}"
     thing = asked_thing(q.asked)
-    if thing and not mentions(best.chunk.text, thing):
+    if thing and not mentions(f"{best.chunk.context}\n{best.chunk.text}", thing):  # its section's heading too
         return f"the evidence never mentions the {thing} asked about"
     row = dict(zip(RANK_FEATURES, best.row))
     if not row["top_document"] and row["document_named"] < best_named:
