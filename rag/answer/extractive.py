@@ -23,7 +23,7 @@ from rag.answer.countries import other_names
 from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, TERMINAL, Question, abstain_row, candidate_rows,
                                  answers_nothing, focus, head_units, is_heading, is_question)
 from rag.answer.model import weights
-from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME, asked_thing
+from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME
 from rag.answer.text import STOPWORDS, content_terms, fold, sentence_spans, stem, words
 from rag.types import Chunk, Hit
 
@@ -203,31 +203,22 @@ def shares_a_word(question: str, best: Evidence) -> bool:
     return bool(content_terms(question) & content_terms(best.chunk.text)) or best.row[COVERAGE] > 0
 
 
-def mentions(text: str, word: str) -> bool:
-    """`text` mentions `word` as _mentions compares names: "troops" mentions "troop", "srevice" "service"."""
-    return _mentions({stem(fold(w)) for w in set(words(text)) if w not in STOPWORDS}, stem(fold(word)))
-
-
 def vetoed(q: Question, best: Evidence, unnamed: list[str], best_named: float = 0.0) -> str | None:
-    """The refusals no score overrides, because they are evidence of absence rather than weak evidence: the best
-    evidence's chunk shares no word with the question ("What is the boiling point of liquid nitrogen?" over a
-    news article); the question names something the retrieved document never mentions (`unnamed`); the chunk,
-    with its document's and section's names, never mentions the thing the question asks about ("At which French
-    military base …", "Which political party …": qtypes.asked_thing); the best evidence comes from a document
-    that is not the top one and mentions fewer of the question's names and numbers than another retrieved
-    document does (`best_named`: the most any of them mentions), so the document the question is about lacks the
-    answer and another of its kind holds its own ("the pilot's flight hours" of another accident, "Revenue" of
-    another company's filing); it asks for a number or a date (digits, number words, dates, days) and the best
-    evidence holds none (a quantity may be vague: "how many partners" is answered by "several of our partners",
-    which counts nothing); it asks for someone and the evidence names no one new. A place is left to the
-    abstainer: "in France" does not answer "which city", and telling them apart needs more than a pattern."""
+    """The refusals no score overrides, because they are evidence of absence rather than weak evidence: the
+    best evidence's chunk shares no word with the question ("What is the boiling point of liquid nitrogen?"
+    over a news article); the question names something the retrieved document never mentions (`unnamed`);
+    the best evidence comes from a document that is not the top one and mentions fewer of the question's
+    names and numbers than another retrieved document does (`best_named`: the most any of them mentions), so
+    the document the question is about lacks the answer and another of its kind holds its own ("the pilot's
+    flight hours" of another accident, "Revenue" of another company's filing); it asks for a number or a
+    date (digits, number words, dates, days) and the best evidence holds none (a quantity may be vague: "how
+    many partners" is answered by "several of our partners", which counts nothing); it asks for someone and
+    the evidence names no one new. A place is left to the abstainer: "in France" does not answer "which
+    city", and telling them apart needs more than a pattern."""
     if not shares_a_word(q.text, best):
         return "the evidence shares no word with the question"
     if unnamed:
         return f"the documents never mention: {', '.join(unnamed)}"
-    thing = asked_thing(q.asked)
-    if thing and not mentions(f"{best.chunk.context}\n{best.chunk.text}", thing):  # its section's heading too
-        return f"the evidence never mentions the {thing} asked about"
     row = dict(zip(RANK_FEATURES, best.row))
     if not row["top_document"] and row["document_named"] < best_named:
         return "the evidence comes from another document than the one the question names"

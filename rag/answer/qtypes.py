@@ -12,7 +12,6 @@ over 25 candidate sentences would cost several times the whole 10 ms answer budg
 
 from __future__ import annotations
 
-import itertools
 import re
 from functools import lru_cache
 from typing import NamedTuple
@@ -94,17 +93,6 @@ QUANTIFIER = re.compile(r"\b(several|many|few|numerous|multiple|handful|some|mos
 # The question's own word, not a relative pronoun: "the spokesperson who warned" is asked by "what".
 QUESTION_WORD = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.I)
 PLACE_WORDS = {"in", "at", "near", "from", "into", "to", "across", "of", "on", "the", "a", "an"}
-# Nouns that name the kind of answer rather than a thing the evidence must mention: "what job does she
-# hold?" is answered by "the Estonian prime minister", "which direction" by "north". Li & Roth's (2002)
-# fine answer classes (a colour, a language, a disease, …) and the nouns that ask for a manner.
-KIND_NOUNS = set("kind kinds sort sorts type types form forms category categories class classes model models "
-                 "version versions job jobs office offices position positions title titles role roles rank ranks "
-                 "purpose purposes name names part parts level levels direction directions way ways manner method "
-                 "methods means animal animals color colour colors colours currency disease diseases food foods "
-                 "instrument instruments language languages letter letters plant plants product products religion "
-                 "religions sport sports substance substances symbol symbols technique techniques term terms "
-                 "vehicle vehicles word words code codes".split())
-NOT = {"not", "never", "no", "nor", "else"}  # "what else was lowered": no noun phrase
 ROLE = re.compile(r"\b(" + "|".join(sorted(NOUN_CLASSES[PERSON].split(), key=len, reverse=True)) + r")s?\b", re.I)
 
 
@@ -123,33 +111,6 @@ def answer_type(question: str) -> str:
     if tokens and tokens[0] in AUXILIARIES:
         return YESNO
     return OTHER
-
-
-@lru_cache(maxsize=1024)
-def asked_thing(question: str) -> str | None:
-    """The thing a "what/which …" or "how many/much …" question asks about, when it names one that
-    evidence answering it would mention: the last noun of the phrase after the question word, when an
-    auxiliary or a negation ends the phrase ("which political party does", "what treaty was", "which
-    manufacturer never"), or for "how many/much" a preposition too ("how much military aid in euros").
-    None when the phrase holds a kind of answer ("what year", "which official", "how many people",
-    "what job": rag.answer.qtypes.NOUN_CLASSES, KIND_NOUNS) or does not end as a noun phrase would
-    ("what fell to the Normans", "how many people live there")."""
-    tokens = [t.lower() for t in _WORD.findall(question)]
-    first = next((i for i, t in enumerate(tokens) if t in WH or t in {"what", "which", "how"}), None)
-    if first is None or tokens[first] in WH:
-        return None
-    how = tokens[first] == "how"
-    if how and tokens[first + 1:first + 2] not in (["many"], ["much"]):
-        return None
-    rest = tokens[first + 1 + how:]
-    phrase = list(itertools.takewhile(lambda w: w not in BOUNDARY and w not in NOT, rest[:LOOK]))
-    end = rest[len(phrase)] if len(phrase) < len(rest) else None
-    if not (end in AUXILIARIES or end in NOT or how and end in BOUNDARY):
-        return None
-    nouns = [w for w in phrase if w not in STOPWORDS and not w[:1].isdigit()]
-    if not nouns or any(w in NOUN_CLASS or w in KIND_NOUNS for w in nouns):
-        return None
-    return nouns[-1]
 
 
 def _head_noun_type(rest: list[str]) -> str:
