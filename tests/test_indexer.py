@@ -66,6 +66,27 @@ def test_a_deleted_file_disappears_from_search(rag, corpus):
     assert rag.store.page_text("other.txt", None) is None
 
 
+def test_a_chunk_read_once_is_not_served_from_memory_after_its_file_changed(rag, corpus):
+    (corpus / "other.txt").write_text("Penguins live in the southern hemisphere.", encoding="utf-8")
+    rag.index([corpus], progress=False)
+    store = rag.store
+    old = [c.id for c in store.all_chunks() if c.source == "other.txt"]
+    assert store.chunks(old)  # read, and kept
+    (corpus / "other.txt").write_text("Walruses live in the Arctic.", encoding="utf-8")
+    rag.index([corpus], progress=False)  # LangChain's cleanup deletes the old chunk
+    assert store.chunks(old) == {}
+
+
+def test_a_chunk_read_once_is_not_served_from_memory_after_its_document_was_removed(rag, corpus):
+    (corpus / "other.txt").write_text("Penguins live in the southern hemisphere.", encoding="utf-8")
+    rag.index([corpus], progress=False)
+    store = rag.store
+    old = [c.id for c in store.all_chunks() if c.source == "other.txt"]
+    assert store.chunks(old)
+    rag.remove("other.txt")
+    assert store.chunks(old) == {}
+
+
 def test_no_prune_keeps_chunks_of_deleted_files(rag, corpus):
     (corpus / "other.txt").write_text("Penguins live in the southern hemisphere.", encoding="utf-8")
     rag.index([corpus], progress=False)
