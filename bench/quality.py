@@ -8,7 +8,8 @@ the dev halves only; the test halves are what the README reports.
              nothing was ever tuned on. An article split is what the held-out set is: other articles.
   seed       tests/data/seed_qa.jsonl over seeds/ (one document): split by the SHA-256 of the question;
              plus bench/data/seed_dev.jsonl (55 questions written later, by someone who had not seen
-             the answerer's failures), all dev: the 12 dev questions alone cannot tune anything; and
+             the answerer's failures) and bench/data/seed_dev2.jsonl (60 more, written after the first
+             55 had been tuned on), all dev: the 12 dev questions alone cannot tune anything; and
              bench/data/seed_test2.jsonl (48 more, written after the dev questions had been tuned on),
              all test: the 20 test questions alone cannot measure 90%.
   pdf        bench/data/pdf_qa.jsonl over ../shared/data/pdfs: its own "half" field (by document).
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared/data"
 HALVES = ("dev", "test")
 SQUAD_TEST_ARTICLES = ("Rhine_",)
-SEED_DEV = ROOT / "bench/data/seed_dev.jsonl"
+SEED_DEV = (ROOT / "bench/data/seed_dev.jsonl", ROOT / "bench/data/seed_dev2.jsonl")
 SEED_TEST = ROOT / "bench/data/seed_test2.jsonl"
 
 
@@ -83,7 +84,8 @@ def squad_cases(path: Path) -> tuple[dict[str, str], list[Case]]:
 
 
 def seed_cases(path: Path) -> list[Case]:
-    return ([Case(i, hash_half(i.question)) for i in load_jsonl(path)] + [Case(i, "dev") for i in load_jsonl(SEED_DEV)]
+    return ([Case(i, hash_half(i.question)) for i in load_jsonl(path)]
+            + [Case(i, "dev") for dev in SEED_DEV for i in load_jsonl(dev)]
             + [Case(i, "test") for i in load_jsonl(SEED_TEST)])
 
 
