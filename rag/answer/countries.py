@@ -30,10 +30,10 @@ def _countries() -> dict[str, list[Name]]:
     Northern Mariana Islands' demonym, "French" Martinique's) is the most populous one's. Loaded on
     first use (about 30 ms, once per process): only a name that a retrieved document does not spell
     the question's way needs it."""
-    from countryinfo._cache import load_countries
+    from countryinfo import CountryInfo
 
     table: dict[str, tuple[int, list[Name]]] = {}
-    for info in load_countries()["countries"].values():
+    for info in CountryInfo.all().values():
         capital = info.get("capital") or []  # a list where a country has several
         # ISO codes are left out: "NOR", "PAN", "MAR", "CA" are words or abbreviations in running text;
         # the United States' are the ones prose uses for the country itself

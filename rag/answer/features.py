@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rag.answer.qtypes import QUANTITY, SPOTTABLE, TIME, YESNO, answer_type, glued, holds
+from rag.answer.qtypes import QUANTITY, QUESTION_WORD, SPOTTABLE, TIME, YESNO, answer_type, glued, holds
 from rag.answer.text import STOPWORDS, content_terms, stem, words
 
 # Chosen by two-fold cross-validation on the dev halves (SQuAD: Normans vs Sky; PDFs: by document):
@@ -25,7 +25,6 @@ ABSTAIN_FEATURES = ("best_logit", "margin", "best_cosine", "best_coverage", "top
 POLARITY = {"not", "never", "no", "none", "nor", "without", "least", "fewest", "lowest", "worst", "minimum",
             "lose", "lost", "fail", "failed", "unable", "false"}
 TABLE_ROW = re.compile(r"\t|\s\|\s")  # the loaders keep a table row on one line, cells split by tabs or " | "
-WH_WORD = re.compile(r"\b(who|whom|whose|what|which|when|where|why|how)\b", re.I)
 # "how old" asks for an age, which tables and forms label as such ("Age: 17"): the noun joins the words
 # a unit should hold, and the words a number should stand next to.
 ATTRIBUTES = {"old": "age", "long": "length duration", "tall": "height", "high": "height", "far": "distance",
@@ -105,7 +104,7 @@ def focus(question: str) -> str:
     """The clause that asks: after the last comma before the question word. "In the NTSB report on the
     December 8 accident near Tallahassee, what was the airframe total time?" asks about the airframe
     total time; the rest says where to look, which retrieval uses but the answering unit need not repeat."""
-    wh = WH_WORD.search(question)
+    wh = QUESTION_WORD.search(question)
     if not wh:
         return question
     comma = question.rfind(",", 0, wh.start())
@@ -152,9 +151,11 @@ class Question:
 
 
 # What a question calls the document itself, and what it asks of it ("when was the story posted?",
-# "what year is the article from?"): the document's head states it ("7 Jun, 2024 22:52 / Updated …").
-ABOUT_THE_DOCUMENT = content_terms("article story report document paper post posted published publication "
-                                   "written wrote author dated updated released issued")
+# "who wrote the report?"): the document's head states it ("7 Jun, 2024 22:52 / Updated …"). "Article"
+# and "document" are stopwords (rag.answer.text), so a question that says only those ("what year is the
+# article from?") has no word here to cover.
+ABOUT_THE_DOCUMENT = content_terms("story report paper post posted published publication written wrote author "
+                                   "dated updated released issued")
 
 
 def head_units(page: int | None, start: int, units: list[str]) -> int:
