@@ -28,7 +28,7 @@ can only lower them. Fitted freely, the abstainer learned SQuAD's adversarial un
 overlap the paragraph) as "more coverage, less answerable", which does not carry to questions it was
 not fitted on. Cross-fitted (below) on 2026-12-02, its AUC was 0.429 on SQuAD and 0.514 on the PDFs
 fitted freely, 0.608 and 0.600 monotone; the top unit was right for 0.838 of SQuAD's questions fitted
-freely, 0.848 monotone (PDFs 0.692 both). That was before bench/data/seed_dev.jsonl joined the seed
+freely, 0.848 monotone (PDFs 0.692 both). That was before tests/data/seed_dev.jsonl joined the seed
 set; with it, monotone: 0.618 (SQuAD), 0.645 (PDFs), 0.426 (seed); in the fit of ee3a890, whose
 models rag/answer/fitted.py holds, 0.610 (SQuAD), 0.594 (PDFs), 0.418 (seed).
 
@@ -54,7 +54,7 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
-from quality import ROOT, SHARED, Case, indexed, pdf_cases, seed_cases, squad_cases
+from quality import ROOT, Case, indexed, pdf_cases, seed_cases, set_arguments, squad_cases
 from rag.answer.extractive import Evidence, abstention_inputs
 from rag.answer.features import ABSTAIN_FEATURES, RANK_FEATURES, Question
 from rag.answer.model import Logistic, weights
@@ -210,10 +210,7 @@ def figures(data: list[Asked], answers: list[str], p: np.ndarray, threshold: flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="squad,seed,pdf")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-quality"))
-    parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev.json")
-    parser.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
+    set_arguments(parser, "squad,seed,pdf", "/tmp/rag-quality")
     parser.add_argument("--keep", action="store_true",
                         help="report the models in use (rag/answer/fitted.py) on the current features, without refitting")
     args = parser.parse_args()

@@ -7,10 +7,10 @@ the dev halves only; the test halves are what the README reports.
              the 418 questions that earlier tuning already saw; test = Rhine (498 questions), which
              nothing was ever tuned on. An article split is what the held-out set is: other articles.
   seed       tests/data/seed_qa.jsonl over seeds/ (one document): split by the SHA-256 of the question;
-             plus bench/data/seed_dev.jsonl (55 questions written later, by someone who had not seen
-             the answerer's failures) and bench/data/seed_dev2.jsonl (60 more, written after the first
+             plus tests/data/seed_dev.jsonl (55 questions written later, by someone who had not seen
+             the answerer's failures) and tests/data/seed_dev2.jsonl (60 more, written after the first
              55 had been tuned on), all dev: the 12 dev questions alone cannot tune anything; and
-             bench/data/seed_test2.jsonl (48 more, written after the dev questions had been tuned on),
+             tests/data/seed_test2.jsonl (48 more, written after the dev questions had been tuned on),
              all test: the 20 test questions alone cannot measure 90%.
   pdf        bench/data/pdf_qa.jsonl over ../shared/data/pdfs: its own "half" field (by document).
   followups  bench/data/followups.jsonl: conversations asked through Rag.ask(question, history), with
@@ -50,8 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared/data"
 HALVES = ("dev", "test")
 SQUAD_TEST_ARTICLES = ("Rhine_",)
-SEED_DEV = (ROOT / "bench/data/seed_dev.jsonl", ROOT / "bench/data/seed_dev2.jsonl")
-SEED_TEST = ROOT / "bench/data/seed_test2.jsonl"
+SEED_DEV = (ROOT / "tests/data/seed_dev.jsonl", ROOT / "tests/data/seed_dev2.jsonl")
+SEED_TEST = ROOT / "tests/data/seed_test2.jsonl"
 
 
 def hash_half(key: str) -> str:
@@ -233,12 +233,17 @@ def indexed(work: Path, name: str, docs: Path, embedder, settings: dict) -> Rag:
     return rag
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default="squad,seed,pdf,followups")
-    parser.add_argument("--work", type=Path, default=Path("/tmp/rag-quality"))
+def set_arguments(parser: argparse.ArgumentParser, sets: str, work: str) -> None:
+    """The options every bench over the question sets takes: which sets, where indexes are kept, the data."""
+    parser.add_argument("--sets", default=sets)
+    parser.add_argument("--work", type=Path, default=Path(work))
     parser.add_argument("--squad", type=Path, default=SHARED / "squad2_dev.json")
     parser.add_argument("--pdfs", type=Path, default=SHARED / "pdfs")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    set_arguments(parser, "squad,seed,pdf,followups", "/tmp/rag-quality")
     parser.add_argument("--judge", default="embedding")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--llm-url", help="answer with this OpenAI-compatible LLM (…/v1) instead")

@@ -45,6 +45,11 @@ PAD_TO = 16
 # `rag index` of the agency PDFs took 117 s that way and 25 s with one thread (README, Real PDFs);
 # independent batches lose only the share of the CPU that the other work takes.
 ENCODER_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+# The largest change of a question's cosine to a sentence or a chunk between an index embedded in bf16
+# and one in fp32 that bench/precision.py measured (2026-12-06: 0.0068 for sentences, 0.0043 for chunks,
+# over the SQuAD and PDF sets' questions), with room. A decision whose margin is below what this can
+# move is taken again on exact vectors (rag.store.Store.exact), so bf16 indexing never changes an answer.
+BF16_COSINE_NOISE = 0.01
 Spans = list[tuple[int, int]]
 Forward = Callable[[np.ndarray, np.ndarray], np.ndarray]  # (ids, mask) -> token states, float32
 
@@ -209,11 +214,14 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return _normalise(np.stack(self._run(texts, self.onnx_forward, lambda states, *_: states.mean(0), pad_to=1)))
 
-    def encode_chunks(self, texts: list[str], spans: list[Spans]) -> tuple[np.ndarray, list[np.ndarray]]:
+    def encode_chunks(self, texts: list[str], spans: list[Spans], *, exact: bool = False
+                      ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Each chunk's vector, and one vector per (start, end) sentence span of it, in one pass.
 
         A sentence is pooled from its own tokens plus the [CLS]/[SEP] tokens, as a sentence embedded
-        alone would be; one cut off by the model's token limit is embedded alone instead."""
+        alone would be; one cut off by the model's token limit is embedded alone instead. `exact`: on
+        ONNX Runtime in fp32 whatever RAG_EMBED_PRECISION says, without PyTorch: the vectors an fp32
+        index holds, for the few chunks whose bf16 rounding could decide an answer (rag.store.Store.exact)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
 
@@ -226,12 +234,13 @@ class Embedder:
                 pooled.append(states[inside | special].mean(0) if inside.any() else None)
             return states.mean(0), pooled
 
-        chunks, sentences = zip(*self._run(texts, self.torch_forward, pool, ENCODER_WORKERS))
+        forward, workers, pad_to = (self.onnx_forward, 1, 1) if exact else (self.torch_forward, ENCODER_WORKERS, PAD_TO)
+        chunks, sentences = zip(*self._run(texts, forward, pool, workers, pad_to))
         sentences = [list(p) for p in sentences]
         cut = [(i, j) for i, pooled in enumerate(sentences) for j, v in enumerate(pooled) if v is None]
         if cut:
-            alone = self._run([texts[i][slice(*spans[i][j])] for i, j in cut], self.torch_forward,
-                              lambda states, *_: states.mean(0), ENCODER_WORKERS)
+            alone = self._run([texts[i][slice(*spans[i][j])] for i, j in cut], forward,
+                              lambda states, *_: states.mean(0), workers, pad_to)
             for (i, j), vector in zip(cut, alone):
                 sentences[i][j] = vector
         return (_normalise(np.stack(chunks)),

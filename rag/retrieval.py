@@ -6,14 +6,19 @@ what matters for rank 1. Dense catches paraphrases, BM25 catches names and numbe
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rag.config import Settings
-from rag.embeddings import Embedder
+from rag.embeddings import BF16_COSINE_NOISE, Embedder
 from rag.errors import IndexNotFoundError
 from rag.lexicon import Lexicon
 from rag.store import Store
-from rag.types import Hit
+from rag.types import Chunk, Hit
+
+MAX_EXACT = 8  # chunks a question may settle on exact vectors (~25 ms each); beyond, bf16 stands
+SPARE = 3  # chunks looked at beyond the n nearest of a document, for a near tie at the cut to settle
 
 
 class Retriever:
@@ -40,11 +45,27 @@ class Retriever:
         scored as `search` scores a chunk found by its dense half alone: by the whole question's
         cosine, weighted. They rank after any hit of `search` (rank `candidates` + i)."""
         w = self.settings.dense_weight
-        return [Hit(self.settings.candidates + rank, w * float(vector @ question), chunk)
-                for rank, (chunk, vector) in enumerate(self.store.nearest_in(source, asked.tolist(), n), 1)]
+        found = self.store.nearest_in(source, asked.tolist(), n + SPARE if self.store.bf16 else n)
+        known = {chunk.id: (chunk, vector) for chunk, vector in found}
+        near = {i: float(vector @ asked) for i, (_, vector) in known.items()}
+        settled: set[str] = set()
+        if self.store.bf16:  # which n are nearest, settled on exact vectors where rounding could decide
+            settled = self.settle(near, dict(near), asked, {n}, 1.0, lambda ids: {i: known[i][0] for i in ids})
+        nearest = sorted(near, key=lambda i: (-near[i], i))[:n]
+        exact = self.store.exact([known[i][0] for i in nearest if i in settled])  # kept: computed by settle
+        hits = []
+        for rank, i in enumerate(nearest, 1):
+            chunk, vector = known[i]
+            cosine = float((exact[i][0] if i in exact else vector) @ question)
+            hits.append(Hit(self.settings.candidates + rank, w * cosine, chunk, cosine))
+        return hits
 
-    def search(self, question: str, k: int | None = None, vector: np.ndarray | None = None) -> list[Hit]:
-        """`vector`: the question's embedding, when the caller needs it too and has computed it."""
+    def search(self, question: str, k: int | None = None, vector: np.ndarray | None = None,
+               cuts: tuple[int, ...] = ()) -> list[Hit]:
+        """`vector`: the question's embedding, when the caller needs it too and has computed it. On an
+        index embedded in bf16, which chunks make the top k, and which comes first, are settled on exact
+        vectors where bf16's rounding could swap two (`settle`), and so are the other `cuts` (ranks
+        after which the caller cuts the list)."""
         if not question.strip():
             raise ValueError("the question is empty")
         k = k or self.settings.top_k
@@ -56,7 +77,36 @@ class Retriever:
         w = self.settings.dense_weight
         fused = {i: w * dense.get(i, floor) + (1 - w) * lexical.get(i, 0.0) / top_bm25
                  for i in dense.keys() | lexical.keys()}
+        if self.store.bf16:
+            self.settle(fused, dense, vector, {1, k, *cuts}, w)
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         chunks = self.store.chunks([i for i, _ in best])  # a chunk deleted since the lexicon was built is gone
-        return [Hit(rank, score, chunks[i]) for rank, (i, score) in enumerate(
+        return [Hit(rank, score, chunks[i], dense.get(i)) for rank, (i, score) in enumerate(
             [(i, score) for i, score in best if i in chunks], 1)]
+
+    def settle(self, scores: dict[str, float], cosines: dict[str, float], vector: np.ndarray, cuts: set[int],
+               weight: float, chunks: Callable[[list[str]], dict[str, Chunk]] | None = None) -> set[str]:
+        """Rescore on exact vectors (Store.exact) the chunks whose side of a cut in the ranking by
+        `scores` bf16's rounding could change. A score holds `weight` times the chunk's cosine to
+        `vector` (`cosines`; a chunk without one has nothing to settle), and a stored cosine is within
+        BF16_COSINE_NOISE of the exact one, so only chunks that close to a cut are in doubt. Updates
+        `scores` and `cosines` in place; settles at most MAX_EXACT chunks, and returns their ids."""
+        chunks, exact, noise = chunks or self.store.chunks, set(), weight * BF16_COSINE_NOISE
+        while len(exact) < MAX_EXACT:
+            order = sorted(scores, key=lambda i: (-scores[i], i))
+            slack = {i: noise if i in cosines and i not in exact else 0.0 for i in order}
+            doubtful: set[str] = set()
+            for cut in (c for c in cuts if 0 < c < len(order)):
+                low = min(scores[i] - slack[i] for i in order[:cut])  # the weakest that may be in
+                high = max(scores[i] + slack[i] for i in order[cut:])  # the strongest that may be out
+                doubtful |= {i for i in order[:cut] if slack[i] and scores[i] - slack[i] <= high}
+                doubtful |= {i for i in order[cut:] if slack[i] and scores[i] + slack[i] >= low}
+            found = chunks(sorted(doubtful, key=lambda i: -scores[i])[:MAX_EXACT - len(exact)])
+            if not found:
+                break
+            for i, (chunk_vector, _) in self.store.exact(list(found.values())).items():
+                cosine = float(chunk_vector @ vector)
+                scores[i] += weight * (cosine - cosines[i])
+                cosines[i] = cosine
+                exact.add(i)
+        return exact

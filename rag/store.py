@@ -38,7 +38,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS pages (source VARCHAR NOT NULL, page INTEGER NOT NULL, root VARCHAR NOT NULL,
                                   text TEXT NOT NULL, PRIMARY KEY (source, page));
 CREATE TABLE IF NOT EXISTS sentence_vectors (chunk_id VARCHAR NOT NULL PRIMARY KEY, vectors BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL PRIMARY KEY, value VARCHAR NOT NULL);
 """
+# meta 'bf16' = '1': some vectors of this index were embedded in bf16 (a writer sets it, none clears it;
+# a new index folder starts without it). Its answers then settle close decisions on exact vectors.
 # LangChain's record manager's table and indexes, as langchain_classic's SQLRecordManager creates them,
 # so that an index folder written by either is read and written by both (Records, below).
 RECORDS_SCHEMA = """
@@ -56,6 +59,7 @@ CREATE INDEX IF NOT EXISTS ix_upsertion_record_updated_at ON upsertion_record (u
 
 HNSW = {"hnsw": {"space": "cosine"}}
 KEPT_CHUNKS = 4096  # chunks kept in memory once read (Store.chunks): ~2 MB of text at 500 characters each
+KEPT_EXACT = 1024  # chunks' exact vectors kept once computed (Store.exact): ~10 KB each
 
 
 def chunk_to_document(chunk: Chunk) -> Document:
@@ -68,16 +72,24 @@ def chunk_to_document(chunk: Chunk) -> Document:
     return Document(page_content=chunk.text, metadata=meta, id=chunk.id)
 
 
-def encode_chunks(embedder: Embedder, texts: list[str], contexts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+def encode_chunks(embedder: Embedder, texts: list[str], contexts: list[str], *, exact: bool = False
+                  ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Chunk vectors and their sentences' vectors, from one encoder pass over "context\ntext": the
     context (which document, which section) shapes the chunk's vector; sentences are pooled from their
-    own tokens, read with it."""
+    own tokens, read with it. `exact`: see Embedder.encode_chunks."""
     inputs, spans = [], []
     for text, context in zip(texts, contexts, strict=True):
         prefix = f"{context}\n" if context else ""
         inputs.append(prefix + text)
         spans.append([(s + len(prefix), e + len(prefix)) for s, e in sentence_spans(text)])
-    return embedder.encode_chunks(inputs, spans)
+    return embedder.encode_chunks(inputs, spans, exact=exact)
+
+
+def _keep(kept: dict, new: dict, most: int) -> None:
+    """Add `new` to a memo kept oldest first, dropping the oldest beyond `most`."""
+    kept |= new
+    for oldest in list(kept)[:max(0, len(kept) - most)]:
+        del kept[oldest]
 
 
 def _chunk(id_: str, text: str, meta: dict) -> Chunk:
@@ -192,6 +204,7 @@ class Store:
         with self._db() as db:
             db.executescript(SCHEMA)
         self._kept: dict[str, Chunk] = {}  # chunks read, by id, oldest first (chunks())
+        self._exact: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # exact(), by chunk id, oldest first
         self._kept_lock = threading.Lock()
 
     @contextmanager
@@ -242,9 +255,7 @@ class Store:
             got = self.collection.get(ids=missing, include=["documents", "metadatas"])
             read = {i: _chunk(i, d, m) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])}
             with self._kept_lock:
-                self._kept |= read
-                for oldest in list(self._kept)[:max(0, len(self._kept) - KEPT_CHUNKS)]:
-                    del self._kept[oldest]
+                _keep(self._kept, read, KEPT_CHUNKS)
             found |= read
         return found
 
@@ -252,6 +263,7 @@ class Store:
         with self._kept_lock:
             for i in ids:
                 self._kept.pop(i, None)
+                self._exact.pop(i, None)
 
     def stamp(self) -> str:
         """The record manager's state, which every change of the index changes: its row count and
@@ -322,9 +334,15 @@ class Store:
         return len(keys)
 
     # --- sentence vectors ---------------------------------------------------------------
-    def sentence_vectors(self, chunks: list[Chunk]) -> list[np.ndarray]:
+    def sentence_vectors(self, chunks: list[Chunk], exact: Iterable[str] = ()) -> list[np.ndarray]:
         """Each chunk's sentence embeddings (float32, one row per sentence), from the index where
-        present, else computed now and stored, so an index built by an older version still answers."""
+        present, else computed now and stored, so an index built by an older version still answers.
+        Chunks whose id is in `exact` get their exact vectors instead (Store.exact)."""
+        exact = set(exact)
+        if exact:
+            settled = self.exact([c for c in chunks if c.id in exact])
+            rest = iter(self.sentence_vectors([c for c in chunks if c.id not in exact]))
+            return [settled[c.id][1] if c.id in exact else next(rest) for c in chunks]
         ids = list({c.id for c in chunks})
         stored: dict[str, bytes] = {}
         with self._db() as db:
@@ -347,7 +365,33 @@ class Store:
         rows = {chunk_id: v.astype(np.float16).tobytes() for chunk_id, v in vectors.items()}
         with self._db() as db:
             db.executemany("INSERT OR REPLACE INTO sentence_vectors (chunk_id, vectors) VALUES (?, ?)", rows.items())
+            if rows and self.embedder.bf16:
+                db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('bf16', '1')")
         return rows
+
+    @cached_property
+    def bf16(self) -> bool:
+        """Some of the index's vectors were embedded in bf16, whose rounding moves a cosine by up to
+        BF16_COSINE_NOISE (rag.embeddings): the answerer settles the decisions that close on exact ones.
+        Read once per Store: the service opens a new Store when another process changes the index."""
+        with self._db() as db:
+            return db.execute("SELECT value FROM meta WHERE key = 'bf16'").fetchone() is not None
+
+    def exact(self, chunks: list[Chunk]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """chunk id -> (the chunk's vector, its sentences' vectors) as an fp32 index holds them (the
+        sentences through float16, as stored), computed now on ONNX Runtime, ~25 ms for a chunk of 200
+        tokens, and kept (up to KEPT_EXACT)."""
+        with self._kept_lock:
+            found = {c.id: self._exact[c.id] for c in chunks if c.id in self._exact}
+        missing = list({c.id: c for c in chunks if c.id not in found}.values())
+        if missing:
+            vectors, sentences = encode_chunks(self.embedder, [c.text for c in missing], [c.context for c in missing],
+                                               exact=True)
+            made = {c.id: (v, s.astype(np.float16).astype(np.float32)) for c, v, s in zip(missing, vectors, sentences)}
+            with self._kept_lock:
+                _keep(self._exact, made, KEPT_EXACT)
+            found |= made
+        return found
 
     def sentence_vector_ids(self) -> set[str]:
         with self._db() as db:

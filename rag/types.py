@@ -31,11 +31,13 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk with its rank and fused relevance score."""
+    """A retrieved chunk with its rank and fused relevance score. `dense`: the cosine the score holds
+    (None when the chunk was found by BM25 alone and the dense floor stood in for it)."""
 
     rank: int
     score: float
     chunk: Chunk
+    dense: float | None = None
 
     def to_dict(self) -> dict:
         c = self.chunk

@@ -286,7 +286,7 @@ def test_the_answerer_also_reads_the_top_documents_chunks_found_further_down_the
                                                 0, 1, "x")) for i in range(40)]
 
     class Ranking:
-        def search(self, question, k, vector):
+        def search(self, question, k, vector, cuts=()):
             return ranking[:k]
 
     hits, read = Answerer(Ranking(), None, Settings(top_k=5)).retrieve("What was it?", None, None)
@@ -304,7 +304,7 @@ def test_a_question_that_first_says_where_to_look_also_reads_what_its_asking_cla
     class Ranking:
         asked: list[str] = []
 
-        def search(self, question, k, vector):
+        def search(self, question, k, vector, cuts=()):
             return ranking[:k]
 
         def within(self, source, asked, question, n):

@@ -166,17 +166,6 @@ class IndexState:
         return {c.id for c in self.chunks}
 
 
-@pytest.fixture(scope="module")
-def embedder() -> Embedder:
-    """fp32 in this module, in process and in the `rag index` runs (fp32_runs): a recovered index is
-    compared with a clean build to 1e-5, and bf16 moves a vector by ~1e-3 with the other texts of its
-    batch, enough to swap two chunks with the same text."""
-    return Embedder(precision="fp32")
-
-
-@pytest.fixture(autouse=True)
-def fp32_runs(monkeypatch) -> None:
-    monkeypatch.setenv("RAG_EMBED_PRECISION", "fp32")
 
 
 def read_state(store: Store) -> IndexState:
@@ -342,7 +331,9 @@ def test_a_run_killed_at_any_point_is_completed_by_the_next_run(tmp_path, embedd
 
 
 def assert_same_hits(rag: Rag, reference: Rag, question: str) -> None:
-    """Same chunks in the same order; scores equal up to float noise (embedding batches differ)."""
+    """Same chunks in the same order; scores equal up to float noise (embedding batches differ). The
+    suite indexes in fp32 (conftest): in bf16 a vector moves by ~1e-3 with the other texts of its
+    batch, enough to swap two chunks with the same text."""
     got, want = rag.search(question, 10), reference.search(question, 10)
     assert [h.chunk for h in got] == [h.chunk for h in want], question
     assert [h.score for h in got] == pytest.approx([h.score for h in want], abs=1e-5), question

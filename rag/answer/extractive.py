@@ -12,6 +12,7 @@ unit *is* a source span, its citation is exact by construction."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, TERMINAL, Ques
 from rag.answer.model import weights
 from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME
 from rag.answer.text import STOPWORDS, content_terms, fold, sentence_spans, stem, words
+from rag.embeddings import BF16_COSINE_NOISE
 from rag.types import Chunk, Hit
 
 _TOKEN = re.compile(r"\w+(?:[.,]\d+)*(?:['’]s)?")  # as rag.answer.text.words splits: "4.1.1", "100,000" whole
@@ -260,6 +262,58 @@ def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf
     if veto:
         return veto
     return f"the evidence answers it with probability {p:.2f} < {threshold:.2f}" if p < threshold else None
+
+
+# --- bf16 indexes: which decisions need exact vectors ------------------------------------------
+def logit_noise(dense_weight: float) -> float:
+    """How far bf16's rounding can move a unit's logit: through its cosine and its chunk's retrieval
+    score, each moved by up to BF16_COSINE_NOISE (the latter weighted as the fusion weighs it)."""
+    ranker = weights().ranker
+    moves = {"cosine": 1.0, "retrieval": dense_weight}
+    return BF16_COSINE_NOISE * sum(abs(ranker.coef[ranker.features.index(name)]) / ranker.scale[
+        ranker.features.index(name)] * share for name, share in moves.items())
+
+
+def unsettled(ranked: list[Evidence], exact: set[str], noise: float) -> set[str]:
+    """The chunks (not yet on exact vectors) of the units whose order bf16's rounding could change
+    where it decides the answer: the best unit against every other, the runner-up's gap against the
+    margin, and, when the runner-up may join the answer, the runner-up against the units below it."""
+    if len(ranked) < 2:
+        return set()
+    slack = {id(ev): 0.0 if ev.chunk.id in exact else noise for ev in ranked}
+    best, second, margin = ranked[0], ranked[1], weights().runner_up_margin
+    pairs = [(best, ev) for ev in ranked[1:] if best.score - ev.score <= slack[id(best)] + slack[id(ev)]]
+    gap, both = best.score - second.score, slack[id(best)] + slack[id(second)]
+    if abs(gap - margin) <= both:
+        pairs.append((best, second))
+    if gap <= margin + both:
+        pairs += [(second, ev) for ev in ranked[2:] if second.score - ev.score <= slack[id(second)] + slack[id(ev)]]
+    return {ev.chunk.id for pair in pairs for ev in pair} - exact
+
+
+def abstention_unsettled(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],
+                         asked: str | None, exact: set[str], noise: float, dense_weight: float) -> set[str]:
+    """The best and runner-up units' chunks (not yet on exact vectors) when bf16's rounding could move
+    the abstainer's logit across its threshold; a veto does not move with it."""
+    best = ranked[0]
+    runner_up = ranked[1] if len(ranked) > 1 else None
+    row, veto = abstention_inputs(Question(question, asked or question, idf), best, best.score,
+                                  runner_up.score if runner_up else best.score - 10.0, ranked, document)
+    if veto:
+        return set()
+    model, threshold = weights().abstainer, weights().abstain_below
+    if threshold <= 0:
+        return set()
+    noisy = float(best.chunk.id not in exact)
+    moves = {"best_cosine": BF16_COSINE_NOISE * noisy, "top_retrieval": BF16_COSINE_NOISE * dense_weight * noisy,
+             "best_logit": noise * noisy,
+             "margin": noise * (noisy + float(runner_up is not None and runner_up.chunk.id not in exact))}
+    slack = sum(abs(model.coef[model.features.index(name)]) / model.scale[model.features.index(name)] * move
+                for name, move in moves.items())
+    z = float(model.logits(row[None, :], ABSTAIN_FEATURES)[0])
+    if abs(z - math.log(threshold / (1 - threshold))) > slack:
+        return set()
+    return {ev.chunk.id for ev in (best, runner_up) if ev is not None} - exact
 
 
 ABSTAIN_BELOW = weights().abstain_below  # what rag eval's report draws its threshold line at

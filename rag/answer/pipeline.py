@@ -4,19 +4,21 @@ citations, fall back or abstain. Every path returns verified citations or `absta
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import re
 import time
 from collections.abc import Callable
 
 from rag.answer.citations import Span, abstain, compose, enforce
-from rag.answer.extractive import Evidence, judge, rank_sentences, select, unsupported_reason, widen
+from rag.answer.extractive import (Evidence, abstention_unsettled, judge, logit_noise, rank_sentences, select,
+                                   unsettled, unsupported_reason, widen)
 from rag.answer.features import RANK_FEATURES, focus
 from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.retrieval import Retriever
+from rag.retrieval import MAX_EXACT, Retriever
 from rag.types import Answer, Hit
 
 RETRIEVAL = RANK_FEATURES.index("retrieval")
@@ -93,7 +95,7 @@ class Answerer:
         question's search: "In the NTSB report on the November 16, 2007 accident … at Murfreesboro,
         how old was the flight instructor?" finds the report's first page, not the one with the ages."""
         k = k or self.settings.top_k
-        wider = self.retriever.search(question, k * MORE_OF_TOP, vector)
+        wider = self.retriever.search(question, k * MORE_OF_TOP, vector, cuts=(k,))
         hits = wider[:k]
         if not hits:
             return hits, hits
@@ -107,10 +109,31 @@ class Answerer:
         return hits, read
 
     def rank(self, question: str, vector, hits: list[Hit], asked: str | None = None) -> list[Evidence]:
-        """The units of the hits, best first (rag.answer.extractive.rank_sentences)."""
-        store = self.retriever.store
-        return rank_sentences(question, vector, hits, store.sentence_vectors, self.retriever.idf, asked=asked,
-                              page_text=store.page_text)
+        """The units of the hits, best first (rag.answer.extractive.rank_sentences). On an index
+        embedded in bf16, where a cosine's rounding could decide which unit answers, whether the
+        runner-up joins it, or whether to abstain, the units of the chunks involved are ranked again on
+        exact vectors (Store.exact; MAX_EXACT chunks at most), so the answer is the one an fp32 index gives."""
+        store, w = self.retriever.store, self.settings.dense_weight
+        exact: set[str] = set()
+        while True:
+            read = [self._exact_hit(hit, vector) if hit.chunk.id in exact else hit for hit in hits]
+            ranked = rank_sentences(question, vector, read, functools.partial(store.sentence_vectors, exact=exact),
+                                    self.retriever.idf, asked=asked, page_text=store.page_text)
+            if not (store.bf16 and ranked) or len(exact) >= MAX_EXACT:
+                return ranked
+            noise = logit_noise(w)
+            doubtful = unsettled(ranked, exact, noise) or abstention_unsettled(
+                question, ranked, self._document(ranked[0], ranked), self.retriever.idf, asked, exact, noise, w)
+            if not doubtful:
+                return ranked
+            exact |= set(sorted(doubtful)[:MAX_EXACT - len(exact)])
+
+    def _exact_hit(self, hit: Hit, vector) -> Hit:
+        """The hit rescored with its chunk's exact cosine in place of the stored one."""
+        if hit.dense is None:  # its score holds the dense floor, not its own cosine
+            return hit
+        cosine = float(self.retriever.store.exact([hit.chunk])[hit.chunk.id][0] @ vector)
+        return dataclasses.replace(hit, score=hit.score + self.settings.dense_weight * (cosine - hit.dense), dense=cosine)
 
     def evidence(self, question: str, k: int | None = None) -> tuple[list[Hit], float, str | None]:
         """The hits, the abstainer's probability that the best evidence answers the question, and
