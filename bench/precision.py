@@ -79,17 +79,23 @@ def cosine_noise(a: Rag, b: Rag, questions: list[str]) -> dict[str, float]:
     return out
 
 
-def counting_exact(rag: Rag) -> set[str]:
-    """The ids of the chunks the answers settle on exact vectors (Store.exact), gathered as they ask."""
-    asked: set[str] = set()
-    exact = rag.store.exact
+def counting_exact(rag: Rag) -> dict[str, set]:
+    """The questions (by their order of asking) whose answers needed exact vectors (Store.exact), and
+    the chunks those were computed for, gathered as the questions are asked."""
+    settled: dict[str, set] = {"questions": set(), "chunks": set()}
+    asked, ask, exact = [0], rag.answerer.ask, rag.store.exact
 
-    def counted(chunks):
-        asked.update(c.id for c in chunks)
+    def counted_ask(*args, **kwargs):
+        asked[0] += 1
+        return ask(*args, **kwargs)
+
+    def counted_exact(chunks):
+        settled["questions"].add(asked[0])
+        settled["chunks"].update(c.id for c in chunks)
         return exact(chunks)
 
-    rag.store.exact = counted
-    return asked
+    rag.answerer.ask, rag.store.exact = counted_ask, counted_exact
+    return settled
 
 
 def citations_key(row: dict) -> list[tuple]:
@@ -141,7 +147,7 @@ def main() -> None:
     embedders = {p: Embedder(precision=p) for p in PRECISIONS}
     figures = {}
     for name, folder, questions in question_sets(set(args.sets.split(",")), args):
-        answers, rags, settled = {}, {}, set()
+        answers, rags, settled = {}, {}, {}
         for precision in PRECISIONS:
             index = args.work / f"{folder.name}-{precision}-index"
             rag = rags[precision] = Rag(Settings(index_dir=index, embed_precision=precision), embedders[precision])
@@ -153,7 +159,7 @@ def main() -> None:
         scored = {p: follow_up_metrics(rows) if follow_ups else aggregate(rows) for p, rows in answers.items()}
         texts = [t.question for c in questions for t in c.turns] if follow_ups else [i.question for i in questions]
         figures[name] = {"answers": len(answers["fp32"]), "differ": differences(answers["fp32"], answers["bf16"]),
-                         "settled_chunks": len(settled), "cosine_noise": cosine_noise(rags["fp32"], rags["bf16"], texts),
+                         "settled": {k: len(v) for k, v in settled.items()}, "cosine_noise": cosine_noise(rags["fp32"], rags["bf16"], texts),
                          "metrics": {p: {m: scored[p].get(m) for m in METRICS} for p in scored}}
         print(report(name, figures[name]), flush=True)
     if args.json:
@@ -165,7 +171,8 @@ def report(name: str, figs: dict) -> str:
     lines = [f"\n## {name}: {n} answers; differ in any part {differ['any']} ({differ['any'] / n:.1%})",
              "  " + ", ".join(f"{part} {differ[part]}" for part in COMPARED),
              f"  largest cosine change, bf16 against fp32: {figs['cosine_noise']} (covered up to "
-             f"{BF16_COSINE_NOISE}); chunks the bf16 answers settled on exact vectors: {figs['settled_chunks']}"]
+             f"{BF16_COSINE_NOISE}); bf16 answers that settled a decision on exact vectors: "
+             f"{figs['settled']['questions']}, for {figs['settled']['chunks']} chunks"]
     for moved in differ["questions"]:
         lines += [f"  - {moved['question']}", f"    fp32: {moved['fp32'][:150]}", f"    bf16: {moved['bf16'][:150]}"]
     if figs["metrics"]:
