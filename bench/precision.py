@@ -23,7 +23,7 @@ from quality import ROOT, conversations, pdf_cases, pdf_halves, seed_cases, set_
 
 from rag.answer.citations import problems
 from rag.config import Settings
-from rag.embeddings import BF16_COSINE_NOISE, Embedder, bf16_supported
+from rag.embeddings import BF16_CHUNK_NOISE, BF16_SENTENCE_NOISE, Embedder, bf16_supported
 from rag.evaluate import aggregate, evaluate
 from rag.metrics import contains_answer
 from rag.service import Rag
@@ -68,7 +68,7 @@ def follow_up_metrics(rows: list[dict]) -> dict:
 
 def cosine_noise(a: Rag, b: Rag, questions: list[str]) -> dict[str, float]:
     """The largest change, between the two indexes, of a question's cosine to a sentence and to a
-    chunk: what rag.embeddings.BF16_COSINE_NOISE must cover."""
+    chunk: what rag.embeddings.BF16_SENTENCE_NOISE and BF16_CHUNK_NOISE must cover."""
     q = a.embedder.encode(questions[:NOISE_QUESTIONS])
     out = {}
     chunks = a.store.all_chunks()
@@ -171,7 +171,7 @@ def report(name: str, figs: dict) -> str:
     lines = [f"\n## {name}: {n} answers; differ in any part {differ['any']} ({differ['any'] / n:.1%})",
              "  " + ", ".join(f"{part} {differ[part]}" for part in COMPARED),
              f"  largest cosine change, bf16 against fp32: {figs['cosine_noise']} (covered up to "
-             f"{BF16_COSINE_NOISE}); bf16 answers that settled a decision on exact vectors: "
+             f"{{'sentence': {BF16_SENTENCE_NOISE}, 'chunk': {BF16_CHUNK_NOISE}}}); bf16 answers that settled a decision on exact vectors: "
              f"{figs['settled']['questions']}, for {figs['settled']['chunks']} chunks"]
     for moved in differ["questions"]:
         lines += [f"  - {moved['question']}", f"    fp32: {moved['fp32'][:150]}", f"    bf16: {moved['bf16'][:150]}"]

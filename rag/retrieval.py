@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rag.config import Settings
-from rag.embeddings import BF16_COSINE_NOISE, Embedder
+from rag.embeddings import BF16_CHUNK_NOISE, Embedder
 from rag.errors import IndexNotFoundError
 from rag.lexicon import Lexicon
 from rag.store import Store
@@ -61,11 +61,11 @@ class Retriever:
         return hits
 
     def search(self, question: str, k: int | None = None, vector: np.ndarray | None = None,
-               cuts: tuple[int, ...] = ()) -> list[Hit]:
+               cuts: tuple[int, ...] | None = None) -> list[Hit]:
         """`vector`: the question's embedding, when the caller needs it too and has computed it. On an
-        index embedded in bf16, which chunks make the top k, and which comes first, are settled on exact
-        vectors where bf16's rounding could swap two (`settle`), and so are the other `cuts` (ranks
-        after which the caller cuts the list)."""
+        index embedded in bf16, which chunk comes first and which make the top k (or the other `cuts`:
+        ranks after which the caller cuts the list) are settled on exact vectors where bf16's rounding
+        could swap two (`settle`)."""
         if not question.strip():
             raise ValueError("the question is empty")
         k = k or self.settings.top_k
@@ -78,7 +78,7 @@ class Retriever:
         fused = {i: w * dense.get(i, floor) + (1 - w) * lexical.get(i, 0.0) / top_bm25
                  for i in dense.keys() | lexical.keys()}
         if self.store.bf16:
-            self.settle(fused, dense, vector, {1, k, *cuts}, w)
+            self.settle(fused, dense, vector, {1, *(cuts or (k,))}, w)
         best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
         chunks = self.store.chunks([i for i, _ in best])  # a chunk deleted since the lexicon was built is gone
         return [Hit(rank, score, chunks[i], dense.get(i)) for rank, (i, score) in enumerate(
@@ -89,19 +89,12 @@ class Retriever:
         """Rescore on exact vectors (Store.exact) the chunks whose side of a cut in the ranking by
         `scores` bf16's rounding could change. A score holds `weight` times the chunk's cosine to
         `vector` (`cosines`; a chunk without one has nothing to settle), and a stored cosine is within
-        BF16_COSINE_NOISE of the exact one, so only chunks that close to a cut are in doubt. Updates
+        BF16_CHUNK_NOISE of the exact one, so only chunks that close to a cut are in doubt. Updates
         `scores` and `cosines` in place; settles at most MAX_EXACT chunks, and returns their ids."""
-        chunks, exact, noise = chunks or self.store.chunks, set(), weight * BF16_COSINE_NOISE
+        chunks, exact = chunks or self.store.chunks, set()
         while len(exact) < MAX_EXACT:
-            order = sorted(scores, key=lambda i: (-scores[i], i))
-            slack = {i: noise if i in cosines and i not in exact else 0.0 for i in order}
-            doubtful: set[str] = set()
-            for cut in (c for c in cuts if 0 < c < len(order)):
-                low = min(scores[i] - slack[i] for i in order[:cut])  # the weakest that may be in
-                high = max(scores[i] + slack[i] for i in order[cut:])  # the strongest that may be out
-                doubtful |= {i for i in order[:cut] if slack[i] and scores[i] - slack[i] <= high}
-                doubtful |= {i for i in order[cut:] if slack[i] and scores[i] + slack[i] >= low}
-            found = chunks(sorted(doubtful, key=lambda i: -scores[i])[:MAX_EXACT - len(exact)])
+            doubt = doubtful(scores, cosines.keys() - exact, cuts, weight)
+            found = chunks(sorted(doubt, key=lambda i: -scores[i])[:MAX_EXACT - len(exact)])
             if not found:
                 break
             for i, (chunk_vector, _) in self.store.exact(list(found.values())).items():
@@ -110,3 +103,17 @@ class Retriever:
                 cosines[i] = cosine
                 exact.add(i)
         return exact
+
+
+def doubtful(scores: dict[str, float], noisy: set[str], cuts: set[int], weight: float) -> set[str]:
+    """The `noisy` chunks (scores holding `weight` times a stored bf16 cosine) that bf16's rounding
+    could move across one of the `cuts` of the ranking by `scores`."""
+    order = sorted(scores, key=lambda i: (-scores[i], i))
+    slack = {i: weight * BF16_CHUNK_NOISE if i in noisy else 0.0 for i in order}
+    out: set[str] = set()
+    for cut in (c for c in cuts if 0 < c < len(order)):
+        low = min(scores[i] - slack[i] for i in order[:cut])  # the weakest that may be in
+        high = max(scores[i] + slack[i] for i in order[cut:])  # the strongest that may be out
+        out |= {i for i in order[:cut] if slack[i] and scores[i] - slack[i] <= high}
+        out |= {i for i in order[cut:] if slack[i] and scores[i] + slack[i] >= low}
+    return out

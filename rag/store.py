@@ -372,7 +372,7 @@ class Store:
     @cached_property
     def bf16(self) -> bool:
         """Some of the index's vectors were embedded in bf16, whose rounding moves a cosine by up to
-        BF16_COSINE_NOISE (rag.embeddings): the answerer settles the decisions that close on exact ones.
+        BF16_CHUNK_NOISE and BF16_SENTENCE_NOISE (rag.embeddings): the answerer settles the decisions that close on exact ones.
         Read once per Store: the service opens a new Store when another process changes the index."""
         with self._db() as db:
             return db.execute("SELECT value FROM meta WHERE key = 'bf16'").fetchone() is not None

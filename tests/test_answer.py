@@ -1,6 +1,7 @@
 """The extractive answerer on the seed corpus: cited, verbatim, abstaining when the answer isn't there."""
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -286,6 +287,8 @@ def test_the_answerer_also_reads_the_top_documents_chunks_found_further_down_the
                                                 0, 1, "x")) for i in range(40)]
 
     class Ranking:
+        store = SimpleNamespace(bf16=False)  # an fp32 index: no near tie to settle
+
         def search(self, question, k, vector, cuts=()):
             return ranking[:k]
 
@@ -303,6 +306,7 @@ def test_a_question_that_first_says_where_to_look_also_reads_what_its_asking_cla
 
     class Ranking:
         asked: list[str] = []
+        store = SimpleNamespace(bf16=False)
 
         def search(self, question, k, vector, cuts=()):
             return ranking[:k]

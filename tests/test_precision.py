@@ -1,5 +1,5 @@
 """The same documents and question give the same answer whatever arithmetic the index was embedded in:
-bf16 (native or emulated) moves a cosine by up to rag.embeddings.BF16_COSINE_NOISE, and the answerer
+bf16 (native or emulated) moves a cosine by up to rag.embeddings.BF16_SENTENCE_NOISE, and the answerer
 settles every decision that close on exact vectors (issue 24)."""
 
 from __future__ import annotations

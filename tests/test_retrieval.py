@@ -3,6 +3,7 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import IndexNotFoundError
+from rag.retrieval import doubtful
 from rag.service import Rag
 
 from .conftest import SEEDS
@@ -64,3 +65,12 @@ def test_a_question_that_names_a_document_by_its_file_name_finds_that_document(r
     rag.index([docs], progress=False)
     [top] = rag.search("How much did Globex's revenue rise in the second quarter?", 1)
     assert top.chunk.source == "globex/2023 quarterly report.txt"
+
+
+def test_only_chunks_that_rounding_could_move_across_a_cut_are_in_doubt():
+    """On a bf16 index a fused score holds 0.6 × a cosine that is within BF16_CHUNK_NOISE (0.005) of
+    the exact one: two chunks 0.001 apart at the cut may be in either order, the others may not."""
+    scores = {"a": 0.80, "b": 0.701, "c": 0.700, "d": 0.60}
+    assert doubtful(scores, set(scores), {2}, weight=0.6) == {"b", "c"}
+    assert doubtful(scores, set(scores), {1}, weight=0.6) == set()
+    assert doubtful(scores, {"a", "d"}, {2}, weight=0.6) == set()  # b and c on exact vectors: their order stands

@@ -26,7 +26,7 @@ from rag.answer.features import (ABSTAIN_FEATURES, RANK_FEATURES, TERMINAL, Ques
 from rag.answer.model import weights
 from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME
 from rag.answer.text import STOPWORDS, content_terms, fold, sentence_spans, stem, words
-from rag.embeddings import BF16_COSINE_NOISE
+from rag.embeddings import BF16_CHUNK_NOISE, BF16_SENTENCE_NOISE
 from rag.types import Chunk, Hit
 
 _TOKEN = re.compile(r"\w+(?:[.,]\d+)*(?:['’]s)?")  # as rag.answer.text.words splits: "4.1.1", "100,000" whole
@@ -266,12 +266,12 @@ def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf
 
 # --- bf16 indexes: which decisions need exact vectors ------------------------------------------
 def logit_noise(dense_weight: float) -> float:
-    """How far bf16's rounding can move a unit's logit: through its cosine and its chunk's retrieval
-    score, each moved by up to BF16_COSINE_NOISE (the latter weighted as the fusion weighs it)."""
+    """How far bf16's rounding can move a unit's logit: through its cosine (BF16_SENTENCE_NOISE) and its
+    chunk's retrieval score (BF16_CHUNK_NOISE, weighted as the fusion weighs the cosine)."""
     ranker = weights().ranker
-    moves = {"cosine": 1.0, "retrieval": dense_weight}
-    return BF16_COSINE_NOISE * sum(abs(ranker.coef[ranker.features.index(name)]) / ranker.scale[
-        ranker.features.index(name)] * share for name, share in moves.items())
+    moves = {"cosine": BF16_SENTENCE_NOISE, "retrieval": BF16_CHUNK_NOISE * dense_weight}
+    return sum(abs(ranker.coef[ranker.features.index(name)]) / ranker.scale[ranker.features.index(name)] * move
+               for name, move in moves.items())
 
 
 def unsettled(ranked: list[Evidence], exact: set[str], noise: float) -> set[str]:
@@ -305,7 +305,7 @@ def abstention_unsettled(question: str, ranked: list[Evidence], document: str, i
     if threshold <= 0:
         return set()
     noisy = float(best.chunk.id not in exact)
-    moves = {"best_cosine": BF16_COSINE_NOISE * noisy, "top_retrieval": BF16_COSINE_NOISE * dense_weight * noisy,
+    moves = {"best_cosine": BF16_SENTENCE_NOISE * noisy, "top_retrieval": BF16_CHUNK_NOISE * dense_weight * noisy,
              "best_logit": noise * noisy,
              "margin": noise * (noisy + float(runner_up is not None and runner_up.chunk.id not in exact))}
     slack = sum(abs(model.coef[model.features.index(name)]) / model.scale[model.features.index(name)] * move

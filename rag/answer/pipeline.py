@@ -18,7 +18,7 @@ from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.retrieval import MAX_EXACT, Retriever
+from rag.retrieval import MAX_EXACT, SPARE, Retriever, doubtful
 from rag.types import Answer, Hit
 
 RETRIEVAL = RANK_FEATURES.index("retrieval")
@@ -95,18 +95,34 @@ class Answerer:
         question's search: "In the NTSB report on the November 16, 2007 accident … at Murfreesboro,
         how old was the flight instructor?" finds the report's first page, not the one with the ages."""
         k = k or self.settings.top_k
-        wider = self.retriever.search(question, k * MORE_OF_TOP, vector, cuts=(k,))
+        wider = self.retriever.search(question, k * MORE_OF_TOP + SPARE, vector, cuts=(k,))
         hits = wider[:k]
         if not hits:
             return hits, hits
         top = hits[0].chunk.source
-        read = hits + [hit for hit in wider[k:] if hit.chunk.source == top][:k]
+        read = hits + self._more_of(top, wider, k, vector)
         asks = focus(question)
         if asks != question:
             seen = {hit.chunk.id for hit in read}
             found = self.retriever.within(top, self.embedder.encode([asks])[0], vector, k)
             read += [hit for hit in found if hit.chunk.id not in seen]
         return hits, read
+
+    def _more_of(self, top: str, wider: list[Hit], k: int, vector) -> list[Hit]:
+        """The top document's chunks ranked after the hits, down to MORE_OF_TOP × k (at most k). On an
+        index embedded in bf16, when one of them sits where rounding could move it across that rank,
+        the chunks around it are settled on exact vectors first; a tie there between other documents'
+        chunks decides nothing, and is left alone."""
+        cut = k * MORE_OF_TOP
+        if self.retriever.store.bf16:
+            w, by_id = self.settings.dense_weight, {hit.chunk.id: hit for hit in wider}
+            scores = {i: hit.score for i, hit in by_id.items()}
+            cosines = {i: hit.dense for i, hit in by_id.items() if hit.dense is not None}
+            if any(by_id[i].chunk.source == top for i in doubtful(scores, set(cosines), {cut}, w)):
+                self.retriever.settle(scores, cosines, vector, {cut}, w, lambda ids: {i: by_id[i].chunk for i in ids})
+                wider = sorted((dataclasses.replace(hit, score=scores[i], dense=cosines.get(i)) for i, hit in by_id.items()),
+                               key=lambda hit: (-hit.score, hit.chunk.id))
+        return [hit for hit in wider[k:cut] if hit.chunk.source == top][:k]
 
     def rank(self, question: str, vector, hits: list[Hit], asked: str | None = None) -> list[Evidence]:
         """The units of the hits, best first (rag.answer.extractive.rank_sentences). On an index
