@@ -39,9 +39,13 @@ CREATE TABLE IF NOT EXISTS pages (source VARCHAR NOT NULL, page INTEGER NOT NULL
                                   text TEXT NOT NULL, PRIMARY KEY (source, page));
 CREATE TABLE IF NOT EXISTS sentence_vectors (chunk_id VARCHAR NOT NULL PRIMARY KEY, vectors BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS exact_vectors (chunk_id VARCHAR NOT NULL PRIMARY KEY, chunk BLOB NOT NULL,
+                                          sentences BLOB NOT NULL);
 """
 # meta 'bf16' = '1': some vectors of this index were embedded in bf16 (a writer sets it, none clears it;
-# a new index folder starts without it). Its answers then settle close decisions on exact vectors.
+# a new index folder starts without it). Its answers then settle close decisions on exact vectors, which
+# are kept in exact_vectors once computed (by whichever process asked), so each chunk costs its ~30 ms
+# once per index, not once per process; a chunk's id hashes its content, so a kept row is never stale.
 # LangChain's record manager's table and indexes, as langchain_classic's SQLRecordManager creates them,
 # so that an index folder written by either is read and written by both (Records, below).
 RECORDS_SCHEMA = """
@@ -379,19 +383,34 @@ class Store:
 
     def exact(self, chunks: list[Chunk]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """chunk id -> (the chunk's vector, its sentences' vectors) as an fp32 index holds them (the
-        sentences through float16, as stored), computed now on ONNX Runtime, ~25 ms for a chunk of 200
-        tokens, and kept (up to KEPT_EXACT)."""
+        sentences through float16, as stored): kept in memory (up to KEPT_EXACT), else read from the
+        index's exact_vectors, else computed now on ONNX Runtime (25–35 ms for a chunk of 200–300
+        tokens) and written there for every later question and process."""
         with self._kept_lock:
             found = {c.id: self._exact[c.id] for c in chunks if c.id in self._exact}
         missing = list({c.id: c for c in chunks if c.id not in found}.values())
-        if missing:
-            vectors, sentences = encode_chunks(self.embedder, [c.text for c in missing], [c.context for c in missing],
-                                               exact=True)
-            made = {c.id: (v, s.astype(np.float16).astype(np.float32)) for c, v, s in zip(missing, vectors, sentences)}
-            with self._kept_lock:
-                _keep(self._exact, made, KEPT_EXACT)
-            found |= made
-        return found
+        if not missing:
+            return found
+        dim = self.embedder.dimension
+        with self._db() as db:
+            rows = db.execute(f"SELECT chunk_id, chunk, sentences FROM exact_vectors WHERE chunk_id IN "
+                              f"({','.join('?' * len(missing))})", [c.id for c in missing]).fetchall()
+        made = {i: (np.frombuffer(v, dtype=np.float32), np.frombuffer(s, dtype=np.float32).reshape(-1, dim))
+                for i, v, s in rows}
+        if computed := [c for c in missing if c.id not in made]:
+            vectors, sentences = encode_chunks(self.embedder, [c.text for c in computed],
+                                               [c.context for c in computed], exact=True)
+            new = {c.id: (v, s.astype(np.float16).astype(np.float32)) for c, v, s in zip(computed, vectors, sentences)}
+            try:
+                with self._db() as db:
+                    db.executemany("INSERT OR REPLACE INTO exact_vectors (chunk_id, chunk, sentences) VALUES (?, ?, ?)",
+                                   [(i, v.tobytes(), s.tobytes()) for i, (v, s) in new.items()])
+            except sqlite3.OperationalError:  # a read-only index folder: they are kept in memory only
+                pass
+            made |= new
+        with self._kept_lock:
+            _keep(self._exact, made, KEPT_EXACT)
+        return found | made
 
     def sentence_vector_ids(self) -> set[str]:
         with self._db() as db:
@@ -401,7 +420,8 @@ class Store:
         """After indexing: drop the vectors of deleted chunks, compute those of new ones."""
         present, have = set(self.records.list_keys()), self.sentence_vector_ids()
         with self._db() as db:
-            db.executemany("DELETE FROM sentence_vectors WHERE chunk_id = ?", [(gone,) for gone in have - present])
+            for table in ("sentence_vectors", "exact_vectors"):
+                db.executemany(f"DELETE FROM {table} WHERE chunk_id = ?", [(gone,) for gone in have - present])
         missing = sorted(present - have)
         bar_off = (None if progress is None else not progress) if missing else True
         with tqdm(total=len(missing), desc="sentences", unit="chunk", disable=bar_off) as bar:

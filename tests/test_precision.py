@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from rag.config import Settings
@@ -51,3 +52,13 @@ def test_a_bf16_index_finds_the_top_k_an_fp32_index_finds(indexes):
     question = "How many Ukrainian troops have French forces trained?"
     a, b = (indexes[p].search(question, 3) for p in ("fp32", "bf16"))
     assert a[0].chunk.id == b[0].chunk.id and {h.chunk.id for h in a} == {h.chunk.id for h in b}
+
+
+def test_exact_vectors_are_computed_once_per_index_not_once_per_process(indexes, monkeypatch):
+    first = indexes["bf16"]
+    chunk = first.store.all_chunks()[0]
+    made = first.store.exact([chunk])[chunk.id]
+    again = Rag(first.settings, first.embedder)  # as another process opens the same index
+    monkeypatch.setattr(again.embedder, "encode_chunks", lambda *args, **kwargs: pytest.fail("computed again"))
+    kept = again.store.exact([chunk])[chunk.id]
+    assert np.array_equal(made[0], kept[0]) and np.array_equal(made[1], kept[1])
