@@ -105,6 +105,15 @@ def repeats(mine: list[str], theirs: list[str]) -> list[str]:
     return out
 
 
+
+def asked_before(question: str, seen: set[str], old: set[str], old_name: str) -> list[str]:
+    """Why a question is not new (asked earlier in this set, or in the older set `old_name`); records
+    it as seen."""
+    key = flatten(question)
+    why = (["asked twice"] if key in seen else []) + ([f"a question of {old_name}"] if key in old else [])
+    seen.add(key)
+    return why
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--set", type=Path, default=HERE / "data" / "lookalike_qa.jsonl")
@@ -135,11 +144,7 @@ def main() -> int:
         if not isinstance(question, str) or len(question) < 15:
             problems.append(f"{where}: no question")
             continue
-        if flatten(question) in old_questions:
-            problems.append(f"{where}: a question of {args.old.name}")
-        if flatten(question) in seen:
-            problems.append(f"{where}: asked twice")
-        seen.add(flatten(question))
+        problems += [f"{where}: {why}" for why in asked_before(question, seen, old_questions, args.old.name)]
 
         if kind == "cross":
             if set(row) != CROSS_FIELDS:
