@@ -50,7 +50,6 @@ import os
 import random
 import re
 import shutil
-import string
 import sys
 import time
 from dataclasses import dataclass, field
@@ -68,6 +67,7 @@ import torch  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from rag.answer.text import sentence_spans  # noqa: E402
+from rag.metrics import contains_answer, exact_match, token_f1  # noqa: E402
 
 MAX_LENGTH = 96          # tokens of [CLS] question [SEP] unit [SEP]; the unit is cut, not the question
 MAX_ANSWER_TOKENS = 30   # longest short answer the span decoder considers
@@ -487,28 +487,6 @@ def score(pairs: list[tuple[str, str]], tok, forward, batch: int = 64) -> tuple[
     return logits, texts
 
 
-def normalize_answer(s: str) -> str:
-    """SQuAD's official normalisation: lower case, no punctuation, no articles, single spaces."""
-    s = s.lower()
-    s = "".join(ch for ch in s if ch not in set(string.punctuation))
-    s = re.sub(r"\b(a|an|the)\b", " ", s)
-    return " ".join(s.split())
-
-
-def f1_score(prediction: str, gold: str) -> float:
-    p, g = normalize_answer(prediction).split(), normalize_answer(gold).split()
-    common = sum((collections.Counter(p) & collections.Counter(g)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(p), common / len(g)
-    return 2 * precision * recall / (precision + recall)
-
-
-def contains(unit: str, answers: list[str]) -> bool:
-    text = f" {normalize_answer(unit)} "
-    return any(f" {normalize_answer(a)} " in text for a in answers if normalize_answer(a))
-
-
 def auc(positive: list[float], negative: list[float]) -> float:
     """P(a random answerable question's score > a random unanswerable one's), ties half."""
     if not positive or not negative:
@@ -542,10 +520,10 @@ def evaluate(questions: list[EvalQuestion], tok, forward) -> dict:
         best = int(np.argmax(mine))
         if q.answers:
             best_ans.append(float(mine[best]))
-            top1.append(contains(q.units[best], q.answers))
-            lexical.append(contains(q.units[int(np.argmax(q.bm25))], q.answers))
-            em.append(max(float(normalize_answer(texts[best]) == normalize_answer(a)) for a in q.answers))
-            f1.append(max(f1_score(texts[best], a) for a in q.answers))
+            top1.append(contains_answer(q.units[best], q.answers))
+            lexical.append(contains_answer(q.units[int(np.argmax(q.bm25))], q.answers))
+            em.append(exact_match(texts[best], q.answers))
+            f1.append(token_f1(texts[best], q.answers))
         else:
             best_un.append(float(mine[best]))
     mean = lambda xs: float(np.mean(xs)) if xs else float("nan")  # noqa: E731

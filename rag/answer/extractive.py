@@ -268,10 +268,7 @@ def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf
 def logit_noise(dense_weight: float) -> float:
     """How far bf16's rounding can move a unit's logit: through its cosine (BF16_SENTENCE_NOISE) and its
     chunk's retrieval score (BF16_CHUNK_NOISE, weighted as the fusion weighs the cosine)."""
-    ranker = weights().ranker
-    moves = {"cosine": BF16_SENTENCE_NOISE, "retrieval": BF16_CHUNK_NOISE * dense_weight}
-    return sum(abs(ranker.coef[ranker.features.index(name)]) / ranker.scale[ranker.features.index(name)] * move
-               for name, move in moves.items())
+    return weights().ranker.slack({"cosine": BF16_SENTENCE_NOISE, "retrieval": BF16_CHUNK_NOISE * dense_weight})
 
 
 def unsettled(ranked: list[Evidence], exact: set[str], noise: float) -> set[str]:
@@ -305,11 +302,9 @@ def abstention_unsettled(question: str, ranked: list[Evidence], document: str, i
     if threshold <= 0:
         return set()
     noisy = float(best.chunk.id not in exact)
-    moves = {"best_cosine": BF16_SENTENCE_NOISE * noisy, "top_retrieval": BF16_CHUNK_NOISE * dense_weight * noisy,
-             "best_logit": noise * noisy,
-             "margin": noise * (noisy + float(runner_up is not None and runner_up.chunk.id not in exact))}
-    slack = sum(abs(model.coef[model.features.index(name)]) / model.scale[model.features.index(name)] * move
-                for name, move in moves.items())
+    slack = model.slack({"best_cosine": BF16_SENTENCE_NOISE * noisy,
+                         "top_retrieval": BF16_CHUNK_NOISE * dense_weight * noisy, "best_logit": noise * noisy,
+                         "margin": noise * (noisy + float(runner_up is not None and runner_up.chunk.id not in exact))})
     z = float(model.logits(row[None, :], ABSTAIN_FEATURES)[0])
     if abs(z - math.log(threshold / (1 - threshold))) > slack:
         return set()

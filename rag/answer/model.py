@@ -31,6 +31,11 @@ class Logistic:
             rows = rows[:, [columns.index(name) for name in self.features]]
         return ((rows - self.mean) / self.scale) @ self.coef + self.intercept
 
+    def slack(self, moves: dict[str, float]) -> float:
+        """How far the logit can move when each named feature moves by up to the given amount."""
+        return sum(abs(self.coef[self.features.index(name)]) / self.scale[self.features.index(name)] * move
+                   for name, move in moves.items())
+
     def probability(self, row: np.ndarray, columns: tuple[str, ...] | None = None) -> float:
         return 1.0 / (1.0 + math.exp(-float(self.logits(row[None, :], columns)[0])))
 

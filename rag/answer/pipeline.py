@@ -130,6 +130,7 @@ class Answerer:
         runner-up joins it, or whether to abstain, the units of the chunks involved are ranked again on
         exact vectors (Store.exact; MAX_EXACT chunks at most), so the answer is the one an fp32 index gives."""
         store, w = self.retriever.store, self.settings.dense_weight
+        noise = logit_noise(w)
         exact: set[str] = set()
         while True:
             read = [self._exact_hit(hit, vector) if hit.chunk.id in exact else hit for hit in hits]
@@ -137,7 +138,6 @@ class Answerer:
                                     self.retriever.idf, asked=asked, page_text=store.page_text)
             if not (store.bf16 and ranked) or len(exact) >= MAX_EXACT:
                 return ranked
-            noise = logit_noise(w)
             doubtful = unsettled(ranked, exact, noise) or abstention_unsettled(
                 question, ranked, self._document(ranked[0], ranked), self.retriever.idf, asked, exact, noise, w)
             if not doubtful:
