@@ -1,15 +1,18 @@
-"""Fit the extractive answerer's two models on the dev halves of the question sets, choose their
+"""Fit the extractive answerer's models on the dev halves of the question sets, choose their
 operating points there, and show the abstention trade-off on the test halves.
 
   ranker     a conditional logit (a softmax over each question's candidate units, McFadden 1974) on
-             which unit (sentence, table row, list item) holds a gold answer: it learns exactly the
-             choice the answerer makes, one unit among those of one question. Fitted on the dev
-             halves' answerable questions that have such a unit.
-  margin     the runner-up joins the best unit when its logit is within this margin: the margin with
-             the most SQuAD-dev gold answers in the answer at a median of at most MAX_WORDS words.
-  abstainer  logistic regression: is the question answerable, from its best unit's features (and
-             the names/numbers of the question that its document never mentions)? Fitted on every
-             dev-half question; its threshold is the highest one that refuses at most REFUSE_AT_MOST
+             which unit (sentence, table row, list item) holds a gold answer, from the units' lexical
+             features: it learns exactly the choice the answerer makes, one unit among those of one
+             question. Fitted on the dev halves' answerable questions that have such a unit.
+  fuser      the same conditional logit over two numbers per unit: the ranker's logit and the reading
+             model's (rag.answer.reader), which reads the ranker's READ best units.
+  margin     the runner-up joins the best unit when its fused logit is within this margin: the margin
+             with the most SQuAD-dev gold answers in the answer at a median of at most MAX_WORDS words.
+  abstainer  logistic regression: is the question answerable, from its best unit's features, its
+             reading (and the names/numbers of the question that its document never mentions)? Fitted
+             on every dev-half question with an intercept per set (fit_abstainer says why); its
+             threshold is the highest one that refuses at most REFUSE_AT_MOST
              of the answerable questions of each dev half that has at least MEASURABLE of them
              (fewer cannot measure it: one of the seed set's 10 is already 10%), counted on
              cross-fitted probabilities: each fold (a SQuAD article, a folder of PDFs, the seed set)
@@ -43,6 +46,7 @@ fit, such as a veto, shows in the curve).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import pprint
 import statistics
 import sys
@@ -55,9 +59,10 @@ from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
 from quality import ROOT, Case, indexed, pdf_cases, seed_cases, set_arguments, squad_cases
-from rag.answer.extractive import Evidence, abstention_inputs
-from rag.answer.features import ABSTAIN_FEATURES, RANK_FEATURES, Question
+from rag.answer.extractive import READ, Evidence, abstention_inputs
+from rag.answer.features import ABSTAIN_FEATURES, FUSE_FEATURES, RANK_FEATURES, UNIT_FEATURES, Question
 from rag.answer.model import Logistic, weights
+from rag.answer.reader import Reading, reader
 from rag.metrics import contains_answer
 from rag.service import Rag
 from rag.testsets import write_corpus
@@ -69,10 +74,12 @@ MEASURABLE = 50         # answerable questions a dev half needs for its refusal 
 MARGINS = np.arange(0.0, 3.01, 0.25)
 # +1: the weight may not be negative, -1: not positive, 0: free (a table row is neither better nor worse)
 SIGNS = {"cosine": 1, "coverage": 1, "retrieval": 1, "kind_held": 1, "kind_missing": -1, "kind_x_coverage": 1,
-         "number_by_focus": 1, "table_row": 0, "top_document": 1, "document_named": 1,
+         "number_by_focus": 1, "top_document": 1, "document_named": 1,
          "best_logit": 1, "margin": 1, "best_cosine": 1, "best_coverage": 1, "top_retrieval": 1, "unnamed_terms": -1,
-         "polarity_missing": -1, "kind_wanted": 0, "max_missing_idf": -1, "chunk_coverage": 1}
+         "polarity_missing": -1, "kind_wanted": 0, "max_missing_idf": -1, "chunk_coverage": 1,
+         "lexical": 1, "reader": 1}
 OUT = ROOT / "bench/out"
+Models = tuple[Logistic, Logistic]  # the lexical ranker and the fuser
 FITTED = ROOT / "rag/answer/fitted.py"
 
 
@@ -86,6 +93,7 @@ class Asked:
     units: list[Evidence]
     documents: list[str]            # the page of each unit, for the names the question has and it lacks
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    readings: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the reader's logit of every unit
 
 
 def collect(name: str, rag: Rag, cases: list[Case]) -> list[Asked]:
@@ -99,6 +107,7 @@ def collect(name: str, rag: Rag, cases: list[Case]) -> list[Asked]:
         asked = Asked(name, case, Question(q, q, rag.retriever.idf), units, documents)
         asked.labels = np.array([case.item.answerable and contains_answer(u.text, case.item.answers) for u in units],
                                 dtype=float)
+        asked.readings = np.array([r.logit for r in reader().read(q, [u.text for u in units])])
         out.append(asked)
     return out
 
@@ -120,12 +129,11 @@ def standardised(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-def fit_ranker(data: list[Asked]) -> Logistic:
-    """The conditional logit: maximise each question's log-probability of its gold units (weighted)."""
-    groups = [a for a in data if a.case.item.answerable and a.units and a.labels.any()]
+def conditional_logit(groups: list[Asked], rows: list[np.ndarray], features: tuple[str, ...]) -> Logistic:
+    """Maximise each question's log-probability of its gold units (weighted), over its units' `rows`."""
     weight = set_weights(groups)
-    mean, scale = standardised(np.concatenate([np.stack([u.row for u in a.units]) for a in groups]))
-    xs = [(np.stack([u.row for u in a.units]) - mean) / scale for a in groups]
+    mean, scale = standardised(np.concatenate(rows))
+    xs = [(x - mean) / scale for x in rows]
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         total, grad = 0.5 * w @ w, w.copy()  # L2, C = 1
@@ -137,46 +145,94 @@ def fit_ranker(data: list[Asked]) -> Logistic:
             grad -= v * ((e * gold) / e[gold].sum() - e / e.sum()) @ x
         return total, grad
 
-    w = minimize(loss, np.zeros(len(RANK_FEATURES)), jac=True, method="L-BFGS-B", bounds=bounds(RANK_FEATURES)).x
-    return Logistic(RANK_FEATURES, w, 0.0, mean, scale)
+    w = minimize(loss, np.zeros(len(features)), jac=True, method="L-BFGS-B", bounds=bounds(features)).x
+    return Logistic(features, w, 0.0, mean, scale)
 
 
-def fit_abstainer(rows: np.ndarray, labels: np.ndarray, weight: np.ndarray) -> Logistic:
-    """Answerable or not, classes balanced within the weighted data: a weighted, L2-regularised
-    (C = 1) logistic regression with the intercept free and the weights' signs bounded."""
+def gold_groups(data: list[Asked]) -> list[Asked]:
+    return [a for a in data if a.case.item.answerable and a.units and a.labels.any()]
+
+
+def fit_models(data: list[Asked]) -> Models:
+    """The lexical ranker on the units' features, then the fuser on its logit and the reader's."""
+    groups = gold_groups(data)
+    columns = [UNIT_FEATURES.index(name) for name in RANK_FEATURES]
+    ranker = conditional_logit(groups, [np.stack([u.row[columns] for u in a.units]) for a in groups], RANK_FEATURES)
+    fuser = conditional_logit(groups, [fuse_rows(a, ranker)[0] for a in groups], FUSE_FEATURES)
+    return ranker, fuser
+
+
+def fuse_rows(asked: Asked, ranker: Logistic) -> tuple[np.ndarray, np.ndarray]:
+    """(the fuser's rows of every unit, which units the reader reads), as rag.answer.extractive.read
+    makes them: the READ lexically best are read, the others take the worst reading among those."""
+    lexical = ranker.logits(np.stack([u.row for u in asked.units]), UNIT_FEATURES)
+    read = np.zeros(len(lexical), dtype=bool)
+    read[np.argsort(-lexical, kind="stable")[:READ]] = True
+    return np.column_stack([lexical, np.where(read, asked.readings, asked.readings[read].min())]), read
+
+
+def read_recall(data: list[Asked], ranker: Logistic) -> str:
+    """How often the lexical ranker's best n units hold a gold unit, of the questions whose units do."""
+    groups = gold_groups(data)
+    ranks = [int(np.flatnonzero(a.labels[np.argsort(-ranker.logits(np.stack([u.row for u in a.units]), UNIT_FEATURES),
+                                                    kind="stable")] > 0)[0]) for a in groups]
+    return ", ".join(f"top {n}: {np.mean([r < n for r in ranks]):.3f}" for n in (1, 4, 8, 12, 16))
+
+
+def fit_abstainer(rows: np.ndarray, labels: np.ndarray, weight: np.ndarray, sets: np.ndarray) -> Logistic:
+    """Answerable or not, classes balanced within the weighted data: a weighted, L2-regularised (C = 1)
+    logistic regression with the weights' signs bounded and an intercept of its own for each set, so
+    the slopes learn what tells answerable from unanswerable within a set. Pooled, the sets' levels
+    differ more than their classes do (the reader's mean logit for an answerable question: SQuAD 4.0,
+    seed 1.1, PDFs 0.5; for an unanswerable one 2.1, 0.4, -0.1), and one pooled intercept gave the
+    reader a weight of 0 (within-set AUC on the dev halves, pooled intercept -> one per set: SQuAD
+    0.68 -> 0.71, seed 0.47 -> 0.61, PDFs 0.73 -> 0.81). The shipped intercept is the sets' mean; the
+    threshold is chosen on the probabilities it gives."""
     mean, scale = standardised(rows)
     x = (rows - mean) / scale
+    names = sorted(set(sets))
+    dummies = np.column_stack([(sets == name).astype(float) for name in names])
     positive = np.average(labels, weights=weight)
     weight = weight * np.where(labels > 0, 0.5 / positive, 0.5 / (1 - positive))
+    k = len(ABSTAIN_FEATURES)
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        p = 1.0 / (1.0 + np.exp(-(x @ theta[1:] + theta[0])))
+        p = 1.0 / (1.0 + np.exp(-(x @ theta[:k] + dummies @ theta[k:])))
         log_likelihood = labels * np.log(p + 1e-12) + (1 - labels) * np.log(1 - p + 1e-12)
-        total = 0.5 * theta[1:] @ theta[1:] - weight @ log_likelihood
+        total = 0.5 * theta[:k] @ theta[:k] - weight @ log_likelihood
         g = weight * (p - labels)
-        return total, np.concatenate([[g.sum()], x.T @ g + theta[1:]])
+        return total, np.concatenate([x.T @ g + theta[:k], dummies.T @ g])
 
-    theta = minimize(loss, np.zeros(len(ABSTAIN_FEATURES) + 1), jac=True, method="L-BFGS-B",
-                     bounds=[(None, None), *bounds(ABSTAIN_FEATURES)]).x
-    return Logistic(ABSTAIN_FEATURES, theta[1:], float(theta[0]), mean, scale)
+    theta = minimize(loss, np.zeros(k + len(names)), jac=True, method="L-BFGS-B",
+                     bounds=[*bounds(ABSTAIN_FEATURES), *[(None, None)] * len(names)]).x
+    return Logistic(ABSTAIN_FEATURES, theta[:k], float(theta[k:].mean()), mean, scale)
 
 
-def order(asked: Asked, ranker: Logistic) -> tuple[list[int], np.ndarray]:
-    """The units' indices best first under this ranker, and their logits."""
-    logits = ranker.logits(np.stack([u.row for u in asked.units]))
+def scored(asked: Asked, models: Models) -> list[Evidence]:
+    """The units as the answerer scores them under these models (index order, not sorted)."""
+    rows, read = fuse_rows(asked, models[0])
+    logits = models[1].logits(rows)
+    return [dataclasses.replace(u, score=float(z), lexical=float(row[0]),
+                                reading=Reading(float(row[1]), 0, 0) if r else None)
+            for u, z, row, r in zip(asked.units, logits, rows, read)]
+
+
+def order(asked: Asked, models: Models) -> tuple[list[int], np.ndarray]:
+    """The units' indices best first under these models, and their logits."""
+    logits = np.array([u.score for u in scored(asked, models)])
     return list(np.argsort(-logits, kind="stable")), logits
 
 
-def answer_of(asked: Asked, ranker: Logistic, margin: float) -> tuple[str, int, float, float]:
-    """(answer text, index of the best unit, best logit, runner-up logit) under this ranker and margin."""
-    idx, logits = order(asked, ranker)
+def answer_of(asked: Asked, models: Models, margin: float) -> tuple[str, int, float, float]:
+    """(answer text, index of the best unit, best logit, runner-up logit) under these models and margin."""
+    idx, logits = order(asked, models)
     best = idx[0]
     second = logits[idx[1]] if len(idx) > 1 else logits[best] - 10.0
     chosen = [asked.units[best].text] + ([asked.units[idx[1]].text] if logits[best] - second <= margin else [])
     return " ".join(chosen), best, float(logits[best]), float(second)
 
 
-def abstain_rows(data: list[Asked], ranker: Logistic, margin: float) -> tuple[np.ndarray, list[str], np.ndarray]:
+def abstain_rows(data: list[Asked], models: Models, margin: float) -> tuple[np.ndarray, list[str], np.ndarray]:
     """The abstainer's rows (NaN when nothing was retrieved), the answers, and which are vetoed."""
     rows, answers, vetoes = [], [], []
     for asked in data:
@@ -185,9 +241,9 @@ def abstain_rows(data: list[Asked], ranker: Logistic, margin: float) -> tuple[np
             answers.append("")
             vetoes.append(True)
             continue
-        text, best, logit, second = answer_of(asked, ranker, margin)
-        unit = asked.units[best]
-        row, veto = abstention_inputs(asked.question, unit, logit, second, asked.units, asked.documents[best])
+        text, best, logit, second = answer_of(asked, models, margin)
+        units = scored(asked, models)
+        row, veto = abstention_inputs(asked.question, units[best], logit, second, units, asked.documents[best])
         rows.append(row)
         answers.append(text)
         vetoes.append(veto is not None)
@@ -235,28 +291,29 @@ def main() -> None:
     test = [a for a in data if a.case.half == "test"]
     if args.keep:
         w = weights()
-        ranker, abstainer, margin, threshold = w.ranker, w.abstainer, w.runner_up_margin, w.abstain_below
+        models, abstainer, margin, threshold = (w.ranker, w.fuser), w.abstainer, w.runner_up_margin, w.abstain_below
         print(f"the models in use ({w.fitted_on}): runner-up margin {margin}, abstain below {threshold}")
     else:
-        ranker, abstainer, margin, threshold = fit(dev, wanted)
-    dev_rows, dev_answers, dev_vetoed = abstain_rows(dev, ranker, margin)
+        models, abstainer, margin, threshold = fit(dev, wanted)
+    print(f"\nthe lexical ranker's best units hold the gold unit (dev halves): {read_recall(dev, models[0])}")
+    dev_rows, dev_answers, dev_vetoed = abstain_rows(dev, models, margin)
     p_dev = probabilities(abstainer, dev_rows, dev_vetoed)
-    test_rows, test_answers, test_vetoed = abstain_rows(test, ranker, margin)
+    test_rows, test_answers, test_vetoed = abstain_rows(test, models, margin)
     p_test = probabilities(abstainer, test_rows, test_vetoed)
     report(dev, dev_answers, p_dev, test, test_answers, p_test, threshold)
 
 
-def fit(dev: list[Asked], wanted: list[str]) -> tuple[Logistic, Logistic, float, float]:
-    """Fit the ranker, the margin, the abstainer and its threshold on the dev halves, and write them
-    to rag/answer/fitted.py."""
-    # 1. the ranker, on the dev halves' answerable questions
-    ranker = fit_ranker(dev)
+def fit(dev: list[Asked], wanted: list[str]) -> tuple[Models, Logistic, float, float]:
+    """Fit the ranker and the fuser, the margin, the abstainer and its threshold on the dev halves, and
+    write them to rag/answer/fitted.py."""
+    # 1. the lexical ranker and the fuser, on the dev halves' answerable questions
+    models = fit_models(dev)
 
     # 2. the runner-up margin, on SQuAD's dev half (the set whose answer length the issue bounds)
     squad_dev = [a for a in dev if a.set == "squad" and a.units] or [a for a in dev if a.units]
     best_margin, best_gold = 0.0, -1.0
     for margin in MARGINS:
-        answers = [answer_of(a, ranker, margin)[0] for a in squad_dev]
+        answers = [answer_of(a, models, margin)[0] for a in squad_dev]
         gold = np.mean([contains_answer(t, a.case.item.answers) for t, a in zip(answers, squad_dev)
                         if a.case.item.answerable])
         words = statistics.median(len(t.split()) for t in answers)
@@ -265,27 +322,29 @@ def fit(dev: list[Asked], wanted: list[str]) -> tuple[Logistic, Logistic, float,
             best_margin, best_gold = float(margin), gold
 
     # 3. the abstainer, on every dev question, and its threshold
-    dev_rows, dev_answers, dev_vetoed = abstain_rows(dev, ranker, best_margin)
+    dev_rows, dev_answers, dev_vetoed = abstain_rows(dev, models, best_margin)
     abstainer = fit_abstainer_on(dev, dev_rows, dev_vetoed)
     p_cross = cross_fitted(dev, best_margin)
     threshold = min(operating_threshold(dev, p_cross), prose_bound(dev, dev_answers, p_cross))
 
-    fitted = {"ranker": ranker.to_dict(), "abstainer": abstainer.to_dict(), "abstain_below": threshold,
+    fitted = {"ranker": models[0].to_dict(), "fuser": models[1].to_dict(), "abstainer": abstainer.to_dict(), "abstain_below": threshold,
               "runner_up_margin": best_margin,
               "fitted_on": f"dev halves of {', '.join(wanted)} ({len(dev)} questions), {time.strftime('%Y-%m-%d')}"}
     FITTED.write_text('"""Written by bench/fit_abstention.py: do not edit by hand."""\n\nFITTED = '
                       + pprint.pformat(fitted, width=116, sort_dicts=False) + "\n", encoding="utf-8")
     weights.cache_clear()
-    print(f"ranker: {dict(zip(RANK_FEATURES, ranker.coef.round(3)))}")
+    print(f"ranker: {dict(zip(RANK_FEATURES, models[0].coef.round(3)))}")
+    print(f"fuser: {dict(zip(FUSE_FEATURES, models[1].coef.round(3)))}")
     print(f"abstainer: {dict(zip(ABSTAIN_FEATURES, abstainer.coef.round(3)))}")
     print(f"runner-up margin {best_margin}, abstain below P(answerable) {threshold}; wrote {FITTED.relative_to(ROOT)}")
-    return ranker, abstainer, best_margin, threshold
+    return models, abstainer, best_margin, threshold
 
 
 def fit_abstainer_on(data: list[Asked], rows: np.ndarray, vetoed: np.ndarray) -> Logistic:
     """The vetoes decide the vetoed questions; the abstainer learns the rest."""
     keep = ~vetoed
-    return fit_abstainer(rows[keep], answerable(data)[keep].astype(float), set_weights(data)[keep])
+    return fit_abstainer(rows[keep], answerable(data)[keep].astype(float), set_weights(data)[keep],
+                         np.array([a.set for a in data])[keep])
 
 
 def answerable(data: list[Asked]) -> np.ndarray:
@@ -327,12 +386,12 @@ def cross_fitted(dev: list[Asked], margin: float) -> np.ndarray:
     p, right = np.zeros(len(dev)), np.zeros(len(dev), dtype=bool)
     for held in sorted(set(folds)):
         train, idx = [a for a, f in zip(dev, folds) if f != held], np.flatnonzero(folds == held)
-        ranker = fit_ranker(train)
-        rows, _, vetoed = abstain_rows(train, ranker, margin)
+        models = fit_models(train)
+        rows, _, vetoed = abstain_rows(train, models, margin)
         abstainer = fit_abstainer_on(train, rows, vetoed)
-        rows, _, vetoed = abstain_rows([dev[i] for i in idx], ranker, margin)
+        rows, _, vetoed = abstain_rows([dev[i] for i in idx], models, margin)
         p[idx] = probabilities(abstainer, rows, vetoed)
-        right[idx] = [bool(dev[i].units) and dev[i].labels[order(dev[i], ranker)[0][0]] > 0 for i in idx]
+        right[idx] = [bool(dev[i].units) and dev[i].labels[order(dev[i], models)[0][0]] > 0 for i in idx]
     print("\nCross-fitted (each fold answered by models fitted on the others; folds: "
           f"{', '.join(sorted(set(folds)))}):")
     print("| set | top unit right | abstainer AUC (not vetoed) |\n|---|---|---|")

@@ -20,14 +20,19 @@ the dev halves only; the test halves are what the README reports.
              14 to 1).
 
 Indexes are kept in --work between runs (re-indexing an unchanged folder only checks it).
+--scoring lexical|reader answers with one of the two scores the extractive answerer fuses (the
+lexical ranker's, the reading model's over the ranker's READ best units) instead of both; the vetoes,
+the abstainer and its threshold stay as fitted for the fused score.
 
     .venv/bin/python bench/quality.py [--sets squad,seed,pdf,followups] [--work /tmp/rag-quality]
+                                      [--scoring combined|lexical|reader]
                                       [--json OUT.json] [--llm-url URL/v1 --llm-model NAME]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import statistics
@@ -37,9 +42,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from rag.answer import extractive
 from rag.answer.citations import problems
 from rag.answer.pipeline import passages
-from rag.answer.features import TERMINAL, is_heading, is_table_row
+from rag.answer.features import FUSE_FEATURES, TERMINAL, is_heading, is_table_row
+from rag.answer.model import Logistic, weights
 from rag.config import Settings
 from rag.evaluate import evaluate
 from rag.metrics import contains_answer
@@ -213,7 +222,7 @@ def _share(flags: list[bool]) -> float | None:
 
 # --- running --------------------------------------------------------------------------------
 SHOWN = ["questions", "follow_ups", "right", "wrong_refusals", "unanswerable_refused", "answer_recall_at_1",
-         "answer_recall_at_k", "gold_in_answer", "answer_words_median", "unanswerable_abstained",
+         "answer_recall_at_k", "gold_in_answer", "exact_match", "f1", "answer_words_median", "unanswerable_abstained",
          "answerable_refused", "citation_validity", "citation_recall", "citation_precision",
          "gold_in_hits", "gold_in_llm_passages", "table_gold_in_answer", "document_at_1", "citations", "cited_headings", "cited_cut_at_line_break",
          "latency_total_p50"]
@@ -233,6 +242,17 @@ def indexed(work: Path, name: str, docs: Path, embedder, settings: dict) -> Rag:
     return rag
 
 
+def score_with(scoring: str) -> None:
+    """Make the extractive answerer rank by one of its two scores only (see the module's docstring)."""
+    if scoring == "combined":
+        return
+    fitted = weights()
+    one = Logistic(FUSE_FEATURES, np.array([1.0, 0.0] if scoring == "lexical" else [0.0, 1.0]), 0.0,
+                   np.zeros(2), np.ones(2))
+    patched = dataclasses.replace(fitted, fuser=one)
+    extractive.weights = lambda: patched
+
+
 def set_arguments(parser: argparse.ArgumentParser, sets: str, work: str) -> None:
     """The options every bench over the question sets takes: which sets, where indexes are kept, the data."""
     parser.add_argument("--sets", default=sets)
@@ -248,7 +268,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--llm-url", help="answer with this OpenAI-compatible LLM (…/v1) instead")
     parser.add_argument("--llm-model", default="smollm2")
+    parser.add_argument("--scoring", choices=("combined", "lexical", "reader"), default="combined")
     args = parser.parse_args()
+    score_with(args.scoring)
     wanted = set(args.sets.split(","))
     llm = {"llm_url": args.llm_url, "llm_model": args.llm_model} if args.llm_url else {}
     use_llm = bool(args.llm_url)

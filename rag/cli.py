@@ -96,6 +96,8 @@ def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path |
 
 
 def _print_answer(answer) -> None:
+    if answer.short_answer:
+        click.echo(f"{answer.short_answer.text} [{answer.short_answer.citation}]\n")
     click.echo(answer.answer)
     if answer.searched and answer.searched != answer.question:
         click.echo(f"\n(searched: {answer.searched})")

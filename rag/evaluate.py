@@ -46,7 +46,7 @@ def score(item: Item, answer: dict, hit_texts: list[str], page_text: Callable[[s
           judge: Judge, k: int) -> dict:
     """One results.jsonl row: the answer (a contract dict, from any answerer: bench/eval_peer.py
     scores the LangChain recipe with this too), the gold, and the per-question metrics."""
-    fields = {f.name for f in dataclasses.fields(Answer)}
+    fields = {f.name for f in dataclasses.fields(Answer)} - {"short_answer"}
     contract = Answer(**{key: value for key, value in answer.items() if key in fields}
                       | {"citations": [Citation(**c) for c in answer["citations"]]})
     sentences, trailing = cited_sentences(answer["answer"]) if not answer["abstained"] else ([], "")
@@ -55,14 +55,15 @@ def score(item: Item, answer: dict, hit_texts: list[str], page_text: Callable[[s
     claims = [(MARKERS.sub("", s).strip(), ns) for s, ns in sentences]
     cr_cp = citation_recall_precision(claims, {c["n"]: c["text"] for c in answer["citations"]}, judge)
     prediction = "" if answer["abstained"] else MARKERS.sub("", answer["answer"])
+    short = "" if answer["abstained"] else (answer.get("short_answer") or {}).get("text") or prediction
     broken = problems(contract, page_text)
     row = {"valid": not broken, "problems": broken,
            "citation_recall": cr_cp[0] if cr_cp else None, "citation_precision": cr_cp[1] if cr_cp else None,
            "words": len(prediction.split())}
     if item.answerable:
         rank = answer_rank(hit_texts[:k], item.answers)
-        row |= {"answer_rank": rank, "exact_match": exact_match(prediction, item.answers),
-                "f1": token_f1(prediction, item.answers), "gold_in_answer": contains_answer(prediction, item.answers)}
+        row |= {"answer_rank": rank, "exact_match": exact_match(short, item.answers),
+                "f1": token_f1(short, item.answers), "gold_in_answer": contains_answer(prediction, item.answers)}
     return {**answer, "gold": item.answers, "answerable": item.answerable, "metrics": row}
 
 

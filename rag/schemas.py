@@ -60,6 +60,16 @@ class Citation(Open):
     score: float = Field(description="Retrieval score of the chunk the span was taken from.")
 
 
+class ShortAnswer(Open):
+    """The reading model's short answer: `text` is exactly `source_text[start:end]`, inside the span of
+    citation `citation`."""
+
+    text: str
+    citation: int = Field(description="The `n` of the citation whose span holds it.")
+    start: int = Field(description="Character offset in the same page text as the citation's.")
+    end: int
+
+
 class Answer(Open):
     """The answer contract: every sentence of `answer` ends with `[n]` markers resolved in
     `citations`, or `abstained` is true and the answer says the documents don't hold it."""
@@ -72,6 +82,9 @@ class Answer(Open):
     timings_ms: dict[str, float] = Field(description="retrieve, answer, total (ms).")
     searched: str | None = Field(None, description="What was searched, when a follow-up was rewritten.")
     warnings: list[str] = Field(default_factory=list)
+    short_answer: ShortAnswer | None = Field(None, description="The few words that answer the question, inside "
+                                                               "a cited sentence; null when abstained, for a "
+                                                               "yes/no question, or when no cited sentence holds it.")
 
 
 class Hit(Open):

@@ -18,6 +18,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.answer.pipeline import Answerer
+from rag.answer.reader import reader
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.errors import DocumentNotFoundError, IndexLockedError, IndexNotFoundError
@@ -112,15 +113,17 @@ class Rag:
         """Load the model and the index now, so that a server's first request is as fast as the rest
         and a one-off `rag ask` starts sooner: both at once, as each spends most of its time in native
         code that releases the GIL (ONNX Runtime's session; Chroma reads its vector index at the first
-        query, 0.7 s at 100k chunks, hence a search with a unit vector)."""
-        with ThreadPoolExecutor(1) as pool:
+        query, 0.7 s at 100k chunks, hence a search with a unit vector), and the reading model with them."""
+        with ThreadPoolExecutor(2) as pool:
             model = pool.submit(self.embedder.encode, ["warm up"])
+            reading = pool.submit(lambda: reader().read("warm up", ["warm up"]))
             try:
                 unit = np.eye(1, self.embedder.dimension, dtype=np.float32)[0]
                 self._current().retriever.dense(unit, 1)
             except IndexNotFoundError:
                 pass  # an empty index: a server still starts, and documents can be uploaded
             model.result()
+            reading.result()
 
     @contextmanager
     def _exclusive(self, *, wait: bool = True) -> Iterator[None]:

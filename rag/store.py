@@ -89,6 +89,16 @@ def encode_chunks(embedder: Embedder, texts: list[str], contexts: list[str], *, 
     return embedder.encode_chunks(inputs, spans, exact=exact)
 
 
+def _units(chunk: Chunk) -> int:
+    return len(sentence_spans(chunk.text))
+
+
+def _fits(vectors: bytes | None, chunk: Chunk, row_bytes: int) -> bool:
+    """Stored sentence vectors are one row per unit as sentence_spans cuts the chunk today: an index
+    built before a change to how sentences are cut gets those chunks' sentences embedded again."""
+    return vectors is not None and len(vectors) == row_bytes * _units(chunk)
+
+
 def _keep(kept: dict, new: dict, most: int) -> None:
     """Add `new` to a memo kept oldest first, dropping the oldest beyond `most`."""
     kept |= new
@@ -354,10 +364,10 @@ class Store:
                 part = ids[i:i + 900]
                 stored |= dict(db.execute(f"SELECT chunk_id, vectors FROM sentence_vectors WHERE chunk_id IN "
                                           f"({','.join('?' * len(part))})", part))
-        missing = list({c.id: c for c in chunks if c.id not in stored}.values())
+        dim = self.embedder.dimension
+        missing = list({c.id: c for c in chunks if not _fits(stored.get(c.id), c, 2 * dim)}.values())
         if missing:
             stored |= self._embed_sentences(missing)
-        dim = self.embedder.dimension
         return [np.frombuffer(stored[c.id], dtype=np.float16).reshape(-1, dim).astype(np.float32) for c in chunks]
 
     def _embed_sentences(self, chunks: list[Chunk]) -> dict[str, bytes]:
@@ -397,7 +407,7 @@ class Store:
                               f"({','.join('?' * len(missing))})", [c.id for c in missing]).fetchall()
         made = {i: (np.frombuffer(v, dtype=np.float32), np.frombuffer(s, dtype=np.float32).reshape(-1, dim))
                 for i, v, s in rows}
-        if computed := [c for c in missing if c.id not in made]:
+        if computed := [c for c in missing if not (c.id in made and len(made[c.id][1]) == _units(c))]:
             vectors, sentences = encode_chunks(self.embedder, [c.text for c in computed],
                                                [c.context for c in computed], exact=True)
             new = {c.id: (v, s.astype(np.float16).astype(np.float32)) for c, v, s in zip(computed, vectors, sentences)}

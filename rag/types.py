@@ -59,6 +59,17 @@ class Citation:
     score: float
 
 
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The few words that answer the question, as the reading model marks them inside the unit cited
+    by `[citation]`: `text == page_text[start:end]` of that citation's source, within its span."""
+
+    text: str
+    citation: int
+    start: int
+    end: int
+
+
 @dataclass
 class Answer:
     """The one answer shape: the CLI prints it, the API returns it, eval records it."""
@@ -71,6 +82,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     searched: str | None = None
     warnings: list[str] = field(default_factory=list)
+    short_answer: ShortAnswer | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -319,3 +319,6 @@ def test_every_face_gives_the_same_citations_for_the_same_question(served, tmp_p
     }
     assert faces["cli"], "the answer has citations"
     assert all(citations == faces["cli"] for citations in faces.values()), faces
+    short = json.loads(cli.stdout)["short_answer"]
+    assert "10,000" in short["text"]
+    assert httpx.post(f"{served}/v1/ask", json={"question": QUESTION}, timeout=60).json()["short_answer"] == short

@@ -3,7 +3,7 @@ the conversations the browser keeps."""
 
 from __future__ import annotations
 
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, ShortAnswer
 from ui import conversations as conv
 from ui.render import (
     answer_html,
@@ -41,6 +41,12 @@ def test_document_text_in_an_answer_is_shown_as_text_not_markup():
     shown = answer_html(hostile_answer(), 1)
     assert "<script>" not in shown and "<img" not in shown and "](javascript" not in shown
     assert '<a href="#src-1-1" class="cite">[1]</a>' in shown
+
+
+def test_the_short_answer_is_bold_inside_the_sentence_it_cites():
+    start = PAGE.index("412")
+    shown = answer_html(otter_answer(short_answer=ShortAnswer("412", 1, start, start + 3)), 1)
+    assert "Volunteers recorded <strong>412</strong> otters along the river\\." in shown
 
 
 def test_document_text_in_the_sources_panel_is_escaped():

@@ -66,6 +66,7 @@ import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from rag.answer.reader import best_spans  # noqa: E402
 from rag.answer.text import sentence_spans  # noqa: E402
 from rag.metrics import contains_answer, exact_match, token_f1  # noqa: E402
 
@@ -456,19 +457,6 @@ def eval_questions(articles: list[dict], limit: int | None, seed: int) -> list[E
     return out
 
 
-def best_spans(start: np.ndarray, end: np.ndarray, unit: np.ndarray) -> list[tuple[int, int]]:
-    """Per row, the (start, end) token pair inside the unit with the highest start+end logit, end within
-    MAX_ANSWER_TOKENS of start."""
-    s = np.where(unit, start, -1e9)
-    e = np.where(unit, end, -1e9)
-    total = s[:, :, None] + e[:, None, :]
-    t = total.shape[1]
-    i, j = np.indices((t, t))
-    total = np.where((j >= i) & (j - i < MAX_ANSWER_TOKENS), total, -np.inf)
-    flat = total.reshape(len(total), -1).argmax(1)
-    return [(int(f // t), int(f % t)) for f in flat]
-
-
 def score(pairs: list[tuple[str, str]], tok, forward, batch: int = 64) -> tuple[np.ndarray, list[str]]:
     """Answer logit and short answer text of every (question, unit) pair. `forward(ids, mask, types)`
     returns numpy (answer logits, start logits, end logits)."""
@@ -480,7 +468,7 @@ def score(pairs: list[tuple[str, str]], tok, forward, batch: int = 64) -> tuple[
         rows = order[b:b + batch]
         ids, mask, types, unit = collate([encoded[i] for i in rows], pad_to=1)
         answer, start, end = forward(ids.numpy(), mask.numpy(), types.numpy())
-        for r, i, (s, e) in zip(range(len(rows)), rows, best_spans(start, end, unit.numpy())):
+        for r, i, (s, e) in zip(range(len(rows)), rows, best_spans(start, end, unit.numpy(), MAX_ANSWER_TOKENS)):
             logits[i] = answer[r]
             off = encoded[i].offsets
             texts[i] = pairs[i][1][off[s, 0]:off[e, 1]]

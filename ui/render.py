@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from rag.answer.text import sentence_spans
 from rag.chunking import document_name
-from rag.types import Answer, Citation, Page
+from rag.types import Answer, Citation, Page, ShortAnswer
 
 PageText = Callable[[str, int | None], str | None]
 CONTEXT_CHARS = 300  # at most this much of the surrounding passage on each side of a cited span
@@ -36,9 +36,12 @@ def answer_from_dict(data: dict) -> Answer:
     citations = [Citation(int(c["n"]), str(c["source"]), None if c["page"] is None else int(c["page"]),
                           str(c["chunk_id"]), int(c["start"]), int(c["end"]), str(c["text"]), float(c["score"]))
                  for c in data["citations"]]
+    short = data.get("short_answer")
     return Answer(str(data["question"]), str(data["answer"]), citations, bool(data["abstained"]),
                   str(data["answerer"]), searched=None if data.get("searched") is None else str(data["searched"]),
-                  warnings=[str(w) for w in data.get("warnings", [])])
+                  warnings=[str(w) for w in data.get("warnings", [])],
+                  short_answer=short and ShortAnswer(str(short["text"]), int(short["citation"]), int(short["start"]),
+                                                     int(short["end"])))
 
 
 def answer_html(answer: Answer, turn: int) -> str:
@@ -50,12 +53,22 @@ def answer_html(answer: Answer, turn: int) -> str:
     if answer.abstained:
         body = f'<span class="abstained">Not in the documents.</span> {plain(answer.answer)}'
     else:
+        parts = re.split(r"(\[\d+\])", answer.answer)
         body = "".join(f'<a href="#src-{turn}-{m.group(1)}" class="cite">[{m.group(1)}]</a>'
-                       if (m := MARKER.fullmatch(part)) else plain(part)
-                       for part in re.split(r"(\[\d+\])", answer.answer))
+                       if (m := MARKER.fullmatch(part)) else _with_short_answer(part, parts[i + 1:i + 2], answer)
+                       for i, part in enumerate(parts))
     notes = "".join(f'\n\n<div class="warning">{block_text(plain_warning(w))}</div>' for w in answer.warnings)
     copy = f'\n\n<button type="button" class="copy-answer turn-{turn}">Copy answer and sources</button>'
     return searched + body + notes + copy
+
+
+def _with_short_answer(text: str, marker: list[str], answer: Answer) -> str:
+    """`text`, escaped, with the short answer in bold where this is the sentence its citation marks."""
+    short = answer.short_answer
+    at = text.find(short.text) if short and marker == [f"[{short.citation}]"] else -1
+    if at < 0:
+        return plain(text)
+    return f"{plain(text[:at])}<strong>{plain(short.text)}</strong>{plain(text[at + len(short.text):])}"
 
 
 # The answer pipeline's warnings name exception classes and stages; a reader gets words instead.

@@ -13,14 +13,21 @@ import numpy as np
 from rag.answer.qtypes import QUANTITY, QUESTION_WORD, SPOTTABLE, TIME, YESNO, answer_type, glued, holds
 from rag.answer.text import STOPWORDS, content_terms, stem, words
 
-# Chosen by two-fold cross-validation on the dev halves (SQuAD: Normans vs Sky; PDFs: by document):
-# the units' neighbours' coverage, novelty, length and the hit's rank fitted dev and lost on the
-# held-out fold, so they are not features.
-RANK_FEATURES = ("cosine", "coverage", "retrieval", "kind_held", "kind_missing", "kind_x_coverage", "number_by_focus",
-                 "table_row", "top_document", "document_named")
+# A unit's row. Chosen by two-fold cross-validation on the dev halves (SQuAD: Normans vs Sky; PDFs: by
+# document): the units' neighbours' coverage, novelty, length and the hit's rank fitted dev and lost on
+# the held-out fold, so they are not features.
+UNIT_FEATURES = ("cosine", "coverage", "retrieval", "kind_held", "kind_missing", "kind_x_coverage", "number_by_focus",
+                 "top_document", "document_named")
+# What the lexical ranker reads of it. With the reader beside it (2026-12-06, bench/fit_abstention.py's
+# data), leaving out kind_missing (within one question, the complement of kind_held), top_document or
+# whether the unit is a table row changed no choice on any dev half, so they left the ranker; the
+# abstainer and the vetoes still read kind_missing and top_document.
+RANK_FEATURES = ("cosine", "coverage", "retrieval", "kind_held", "kind_x_coverage", "number_by_focus", "document_named")
+# The fuser's: the lexical ranker's logit and the reader's (rag.answer.extractive.read).
+FUSE_FEATURES = ("lexical", "reader")
 ABSTAIN_FEATURES = ("best_logit", "margin", "best_cosine", "best_coverage", "top_retrieval", "unnamed_terms",
                     "polarity_missing", "kind_missing", "kind_wanted", "max_missing_idf", "chunk_coverage",
-                    "top_document")
+                    "top_document", "reader")
 
 POLARITY = {"not", "never", "no", "none", "nor", "without", "least", "fewest", "lowest", "worst", "minimum",
             "lose", "lost", "fail", "failed", "unable", "false"}
@@ -168,7 +175,7 @@ def head_units(page: int | None, start: int, units: list[str]) -> int:
 
 def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval: float,
                    top_document: bool = False, document_named: float = 1.0, head: int = 0) -> np.ndarray:
-    """RANK_FEATURES of the units (sentences, table rows, list items) of one chunk, in order.
+    """UNIT_FEATURES of the units (sentences, table rows, list items) of one chunk, in order.
     `top_document`: the chunk is of the document retrieval ranked first, the one the question most
     likely names ("Apple's Q2 2023 10-Q"); a unit of another filing's table of the same form
     ("Revenue … 94,836") answers another question. `document_named`: the share of the question's names
@@ -187,15 +194,16 @@ def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval
         terms = content_terms(f"{heading} {unit}" if row else unit) | (ABOUT_THE_DOCUMENT if i < head else set())
         cov = coverage(q.terms, terms, q.idf)
         rows.append([float(cos), cov, retrieval, float(held), float(q.wants_kind and not held), float(held) * cov,
-                     float(near), float(row), float(top_document), document_named])
-    return np.array(rows, dtype=float).reshape(-1, len(RANK_FEATURES))
+                     float(near), float(top_document), document_named])
+    return np.array(rows, dtype=float).reshape(-1, len(UNIT_FEATURES))
 
 
 def abstain_row(q: Question, best: np.ndarray, best_logit: float, runner_up_logit: float, best_text: str,
-                context: str, chunk_text: str, unnamed: int) -> np.ndarray:
+                context: str, chunk_text: str, unnamed: int, reader: float) -> np.ndarray:
     """ABSTAIN_FEATURES of a question's best evidence. `context`: the best unit with its neighbours;
-    `unnamed`: the names and numbers of the question that its document never mentions."""
-    f = dict(zip(RANK_FEATURES, best))
+    `unnamed`: the names and numbers of the question that its document never mentions; `reader`: the
+    reader's logit for the best unit."""
+    f = dict(zip(UNIT_FEATURES, best))
     around = content_terms(context)
     missing = q.terms - around
     top_idf = max((q.idf(t) for t in q.terms), default=0.0) or 1.0
@@ -205,5 +213,6 @@ def abstain_row(q: Question, best: np.ndarray, best_logit: float, runner_up_logi
            "kind_wanted": float(q.wants_kind),
            "max_missing_idf": max((q.idf(t) for t in missing), default=0.0) / top_idf,
            "chunk_coverage": coverage(q.terms, content_terms(chunk_text), q.idf),
-           "top_document": f["top_document"]}  # off the top document, the best unit may answer another's question
+           "top_document": f["top_document"],  # off the top document, the best unit may answer another's question
+           "reader": reader}
     return np.array([row[name] for name in ABSTAIN_FEATURES], dtype=float)

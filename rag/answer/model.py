@@ -1,6 +1,7 @@
-"""The two small learned models of the extractive answerer, with their constants in fitted.py:
-`ranker` scores a candidate sentence (is the answer in it?), `abstainer` scores the question's best
-evidence (is the question answerable from it?). Both are logistic regressions over features the
+"""The small learned models of the extractive answerer, with their constants in fitted.py: `ranker`
+scores a candidate sentence from its lexical features (is the answer in it?), `fuser` weighs that
+against the reading model's score, `abstainer` scores the question's best evidence (is the question
+answerable from it?). All three are logistic regressions over what the
 answerer computes anyway (rag.answer.features); bench/fit_abstention.py fits them on the dev halves of
 the question sets and writes that module (a Python literal, so it ships as code: no package data), with
 the operating points it chose there."""
@@ -50,9 +51,15 @@ class Logistic:
                    np.array(data["mean"]), np.array(data["scale"]))
 
 
+# Before a fuser is fitted, the lexical ranker decides alone.
+LEXICAL_ONLY = {"features": ["lexical", "reader"], "coef": [1.0, 0.0], "intercept": 0.0, "mean": [0.0, 0.0],
+                "scale": [1.0, 1.0]}
+
+
 @dataclass(frozen=True)
 class Weights:
     ranker: Logistic
+    fuser: Logistic            # the fused logit from the lexical ranker's and the reader's
     abstainer: Logistic
     abstain_below: float       # P(answerable) under which the answerer abstains
     runner_up_margin: float    # the runner-up sentence joins the best when its logit is this close
@@ -63,5 +70,6 @@ class Weights:
 def weights() -> Weights:
     from rag.answer.fitted import FITTED as data
 
-    return Weights(Logistic.from_dict(data["ranker"]), Logistic.from_dict(data["abstainer"]),
+    return Weights(Logistic.from_dict(data["ranker"]), Logistic.from_dict(data.get("fuser", LEXICAL_ONLY)),
+                   Logistic.from_dict(data["abstainer"]),
                    float(data["abstain_below"]), float(data["runner_up_margin"]), data.get("fitted_on", ""))

@@ -13,15 +13,15 @@ from collections.abc import Callable
 from rag.answer.citations import Span, abstain, compose, enforce
 from rag.answer.extractive import (Evidence, abstention_unsettled, judge, logit_noise, rank_sentences, select,
                                    unsettled, unsupported_reason, widen)
-from rag.answer.features import RANK_FEATURES, focus
+from rag.answer.features import UNIT_FEATURES, focus
 from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.retrieval import MAX_EXACT, SPARE, Retriever, doubtful
-from rag.types import Answer, Hit
+from rag.types import Answer, Hit, ShortAnswer
 
-RETRIEVAL = RANK_FEATURES.index("retrieval")
+RETRIEVAL = UNIT_FEATURES.index("retrieval")
 MORE_OF_TOP = 3  # the answerer looks this many times k down the ranking for more of the top document
 YES_OR_NO = re.compile(r"\W*(yes|no)\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|there|then|"
@@ -36,10 +36,24 @@ def condense_plainly(question: str, history: list[dict]) -> str:
     return question
 
 
+def short_answer(answer: Answer, best: Evidence) -> ShortAnswer | None:
+    """The reader's short answer in the best unit, when a citation of the answer holds it (an LLM's
+    answer may not cite that unit; a yes/no question's answer is its verdict, not a span)."""
+    reading = best.reading
+    if answer.abstained or reading is None or reading.end <= reading.start:
+        return None
+    start, end = best.start + reading.start, best.start + reading.end
+    for c in answer.citations:
+        if (c.source, c.page) == (best.chunk.source, best.chunk.page) and c.start <= start and end <= c.end:
+            return ShortAnswer(c.text[start - c.start:end - c.start], c.n, start, end)
+    return None
+
+
 def passages(hits: list[Hit], read: list[Hit], ranked: list[Evidence]) -> list[Hit]:
     """What the LLM reads: as many chunks as the search returned, taken in turn from the chunks whose
-    units the extractive ranker scored best (the top document's chunks found further down the ranking
-    and by the asking clause included) and from the search's own order. On the dev halves the search's
+    units the extractive ranker scored best (its fused score: the reader's and the lexical ranker's;
+    the top document's chunks found further down the ranking and by the asking clause included) and
+    from the search's own order, so the model sees the best units first. On the dev halves the search's
     hits alone held a gold answer for 59 of the PDF set's 91 answerable questions, this mix for 83
     (SQuAD 200 of 204 either way, seed 48 -> 49 of 50; bench/quality.py's gold_in_hits and
     gold_in_llm_passages): a filing's table page is often found only by looking inside the document
@@ -78,6 +92,8 @@ class Answerer:
             answer = self._llm_answer(searched, asked, passages(hits, read, ranked), ranked, warnings, on_token)
         else:
             answer = self._extractive(searched, asked, ranked, "extractive")
+        if ranked and answer_type(asked) != YESNO:
+            answer.short_answer = short_answer(answer, ranked[0])
         done = time.perf_counter()
         # The stages answer the standalone question searched; the user sees their own words back.
         answer.question, answer.searched, answer.warnings = question, searched, warnings
@@ -132,10 +148,11 @@ class Answerer:
         store, w = self.retriever.store, self.settings.dense_weight
         noise = logit_noise(w)
         exact: set[str] = set()
+        readings: dict = {}
         while True:
             read = [self._exact_hit(hit, vector) if hit.chunk.id in exact else hit for hit in hits]
             ranked = rank_sentences(question, vector, read, functools.partial(store.sentence_vectors, exact=exact),
-                                    self.retriever.idf, asked=asked, page_text=store.page_text)
+                                    self.retriever.idf, asked=asked, page_text=store.page_text, readings=readings)
             if not (store.bf16 and ranked) or len(exact) >= MAX_EXACT:
                 return ranked
             doubtful = unsettled(ranked, exact, noise) or abstention_unsettled(

@@ -9,8 +9,9 @@ from functools import lru_cache
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-# A sentence ends at . ! ? (plus closing quotes/brackets) before whitespace, or at a line break.
-_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|\n")
+# A sentence ends at . ! ? (plus closing quotes/brackets, and the footnote marks a wiki puts after
+# them: "(some 10^15 tonnes).[d] Earth …") before whitespace, or at a line break.
+_END = re.compile(r"[.!?]+[\"'”’)\]]*(?P<mark>(?:\[[^\[\]\s]{1,12}\])+)?(?=\s)|\n")
 _ABBREVIATIONS = {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "no", "gen", "col", "lt",
                   "sgt", "capt", "gov", "sen", "rep", "inc", "ltd", "co", "corp", "e.g", "i.e", "u.s", "u.k",
                   "a.m", "p.m", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
@@ -28,14 +29,19 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     end = len(text) if end is None else end
     spans, begin = [], start
     for m in _END.finditer(text, start, end):
-        word = re.search(r"([\w.]+)\W*$", text[begin:m.start() + 1])
-        if m.group() != "\n" and word and (word.group(1).lower().rstrip(".") in _ABBREVIATIONS
-                                            or re.fullmatch(r"[A-Z]", word.group(1).rstrip("."))):
-            continue  # "Mr. Smith", "U.S. troops", "J. Smith": not a sentence end
-        after = text[m.end():m.end() + 2].lstrip()
-        if m.group() != "\n" and after[:1].islower():
-            continue  # "e.g. something", "approx. ten": the next word continues the sentence
-        spans.append((begin, m.end()))
+        if m.group() == "\n":
+            if _continues(text, begin, m.start(), end):
+                continue
+        else:
+            word = re.search(r"([\w.]+)\W*$", text[begin:m.start() + 1])
+            if word and (word.group(1).lower().rstrip(".") in _ABBREVIATIONS
+                         or re.fullmatch(r"[A-Z]", word.group(1).rstrip("."))):
+                continue  # "Mr. Smith", "U.S. troops", "J. Smith": not a sentence end
+            if text[m.end():m.end() + 2].lstrip()[:1].islower():
+                continue  # "e.g. something", "approx. ten": the next word continues the sentence
+        # a footnote mark belongs to neither sentence: left in the first, an answer citing it would
+        # end "… formed.[12] [1]", whose "[12]" reads as a citation marker
+        spans.append((begin, m.start("mark") if m.group("mark") else m.end()))
         begin = m.end()
     spans.append((begin, end))
     trimmed = []
@@ -46,6 +52,16 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
         if e2 > s2 and re.search(r"\w", text[s2:e2]):
             trimmed.append((s2, e2))
     return trimmed
+
+
+def _continues(text: str, begin: int, newline: int, end: int) -> bool:
+    """A line break inside a bracket that the next line closes does not end the sentence: a formula's
+    subscript set on its own line ("carbon dioxide (CO" / "2) is …") or a wrapped aside."""
+    line = text[begin:newline]
+    if line.count("(") <= line.count(")"):
+        return False
+    after = text.find("\n", newline + 1, end)
+    return ")" in text[newline + 1:end if after < 0 else after]
 
 
 @lru_cache(maxsize=65536)

@@ -75,7 +75,8 @@ def reply(rag: Rag, body: ChatRequest) -> Reply:
 
 
 def rag_fields(answer: Answer) -> dict:
-    return {"citations": answer.to_dict()["citations"], "abstained": answer.abstained}
+    data = answer.to_dict()
+    return {"citations": data["citations"], "abstained": answer.abstained, "short_answer": data["short_answer"]}
 
 
 def completion(r: Reply, model: str) -> dict:

@@ -95,6 +95,8 @@ class RagFields(BaseModel):
 
     citations: list[schemas.Citation] = Field(description="What the `[n]` markers in the content resolve to.")
     abstained: bool = Field(description="True when the documents don't hold the answer.")
+    short_answer: schemas.ShortAnswer | None = Field(None, description="The few words that answer the question, "
+                                                                       "inside a cited sentence (see /v1/ask).")
 
 
 class ChatCompletion(RagFields):
@@ -119,8 +121,8 @@ class ChunkChoice(BaseModel):
 
 
 class ChatCompletionChunk(BaseModel):
-    """One `data:` line of the stream. The chunk with `finish_reason: "stop"` also carries `citations`
-    and `abstained`, and `usage` unless `stream_options.include_usage` asked for OpenAI's own last
+    """One `data:` line of the stream. The chunk with `finish_reason: "stop"` also carries `citations`,
+    `abstained` and `short_answer`, and `usage` unless `stream_options.include_usage` asked for OpenAI's own last
     chunk (empty `choices`, `usage`)."""
 
     id: str
@@ -131,6 +133,7 @@ class ChatCompletionChunk(BaseModel):
     usage: Usage | None = None
     citations: list[schemas.Citation] | None = None
     abstained: bool | None = None
+    short_answer: schemas.ShortAnswer | None = None
 
 
 class Model(BaseModel):
