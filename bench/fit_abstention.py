@@ -73,8 +73,7 @@ PROSE_COST = 0.01       # issue 13: what other work may cost prose, in SQuAD gol
 MEASURABLE = 50         # answerable questions a dev half needs for its refusal rate to bind the threshold
 MARGINS = np.arange(0.0, 3.01, 0.25)
 # +1: the weight may not be negative, -1: not positive, 0: free (a table row is neither better nor worse)
-SIGNS = {"cosine": 1, "coverage": 1, "retrieval": 1, "kind_held": 1, "kind_missing": -1, "kind_x_coverage": 1,
-         "number_by_focus": 1, "top_document": 1, "document_named": 1,
+SIGNS = {"cosine": 1, "coverage": 1, "retrieval": 1, "kind_held": 1, "kind_missing": -1, "number_by_focus": 1, "top_document": 1, "document_named": 1,
          "best_logit": 1, "margin": 1, "best_cosine": 1, "best_coverage": 1, "top_retrieval": 1, "unnamed_terms": -1,
          "polarity_missing": -1, "kind_wanted": 0, "max_missing_idf": -1, "chunk_coverage": 1,
          "lexical": 1, "reader": 1}

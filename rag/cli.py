@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from rag.config import Settings
-from rag.errors import RagError
+from rag.errors import RagError, UnknownSourceError
 
 EXIT_SKIPPED = 3
 EXIT_BELOW_GATE = 4
@@ -67,25 +67,33 @@ def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, prune: bool) -> N
         sys.exit(EXIT_SKIPPED)
 
 
+source_option = click.option(
+    "--source", "sources", multiple=True, metavar="PATTERN",
+    help="Only these documents: a glob over the indexed paths ('ntsb/*.pdf') or a folder ('ntsb'); repeatable. "
+         "A pattern that matches nothing exits with 2.")
+
+
 @cli.command("search")
 @click.argument("question", required=False)
 @click.option("-k", "k", type=click.IntRange(min=1), default=None, help="Number of hits (default 5).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (per question with --batch).")
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='JSONL file of {"question": ...} lines, answered in one process.')
+@source_option
 @index_option
-def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path | None,
+def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path | None, sources: tuple[str, ...],
                index_dir: Path | None) -> None:
     """Show the passages that best match QUESTION."""
     if (question is None) == (batch is None):
         raise click.UsageError("give either a QUESTION or --batch FILE")
     rag = _rag(index_dir)
+    scope = _scope(rag, sources)
     if batch:
         for q in _read_questions(batch):
-            click.echo(json.dumps({"question": q, "hits": [h.to_dict() for h in rag.search(q, k)]},
+            click.echo(json.dumps({"question": q, "hits": [h.to_dict() for h in rag.search(q, k, scope)]},
                                   ensure_ascii=False))
         return
-    hits = rag.search(question, k)
+    hits = rag.search(question, k, scope)
     for hit in hits:
         if as_json:
             click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))
@@ -93,6 +101,15 @@ def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path |
         c = hit.chunk
         where = f"{c.source}" + (f" p.{c.page}" if c.page else "") + f" [{c.start}:{c.end}]"
         click.echo(f"{hit.rank}. {where}  score {hit.score:.3f}\n   {c.text}\n")
+
+
+def _scope(rag, sources: tuple[str, ...]) -> list[str] | None:
+    """The --source patterns, checked once before any question: an unknown one is a usage error (exit 2)."""
+    try:
+        rag.scope(list(sources))
+    except UnknownSourceError as e:
+        raise click.BadParameter(str(e), param_hint="--source") from None
+    return list(sources) or None
 
 
 def _print_answer(answer) -> None:
@@ -117,16 +134,18 @@ def _print_answer(answer) -> None:
 @click.option("-k", "k", type=click.IntRange(min=1), default=None, help="Passages retrieved (default 5).")
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='JSONL file of {"question": ...} lines, answered in one process.')
+@source_option
 @index_option
 def ask_cmd(question: str | None, as_json: bool, use_llm: bool, k: int | None, batch: Path | None,
-            index_dir: Path | None) -> None:
+            sources: tuple[str, ...], index_dir: Path | None) -> None:
     """Answer QUESTION from the indexed documents, every sentence cited, or say it isn't there."""
     if (question is None) == (batch is None):
         raise click.UsageError("give either a QUESTION or --batch FILE")
     rag = _rag(index_dir)
+    scope = _scope(rag, sources)
     rag.warm_up()  # the model and the index load side by side
     for q in _read_questions(batch) if batch else [question]:
-        answer = rag.ask(q, use_llm=use_llm, k=k)
+        answer = rag.ask(q, use_llm=use_llm, k=k, sources=scope)
         if as_json:
             click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         else:

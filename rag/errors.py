@@ -31,6 +31,10 @@ class DocumentNotFoundError(RagError):
     """Removing a document the index doesn't hold."""
 
 
+class UnknownSourceError(RagError):
+    """A question scoped to documents by a pattern that matches no indexed document."""
+
+
 class InvalidTestSetError(RagError):
     """A test set that can't be read: the message names the file and the line."""
 

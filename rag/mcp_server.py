@@ -26,16 +26,19 @@ def server(rag: Rag) -> MCPServer:
 
     @mcp.tool()
     def ask(question: schemas.Question, history: schemas.History | None = None, llm: bool = False,
-            k: schemas.K | None = None) -> schemas.Answer:
+            k: schemas.K | None = None, sources: schemas.Sources | None = None) -> schemas.Answer:
         """Answer a question from the indexed documents: every sentence cited to a verbatim span, or
-        `abstained: true`. `history`: earlier turns ({role: user|assistant, content}), oldest first."""
+        `abstained: true`. `history`: earlier turns ({role: user|assistant, content}), oldest first.
+        `sources`: only these documents (globs or folders, as list_documents names them)."""
         turns = [t.model_dump() for t in history or []]
-        return schemas.Answer(**rag.ask(question, turns, use_llm=llm, k=k).to_dict())
+        return schemas.Answer(**rag.ask(question, turns, use_llm=llm, k=k, sources=sources).to_dict())
 
     @mcp.tool()
-    def search(question: schemas.Question, k: schemas.K | None = None) -> schemas.SearchResult:
-        """The passages that best match a question, ranked, each a verbatim span of its document."""
-        return schemas.SearchResult(question=question, hits=[h.to_dict() for h in rag.search(question, k)])
+    def search(question: schemas.Question, k: schemas.K | None = None,
+               sources: schemas.Sources | None = None) -> schemas.SearchResult:
+        """The passages that best match a question, ranked, each a verbatim span of its document.
+        `sources`: only these documents (globs or folders)."""
+        return schemas.SearchResult(question=question, hits=[h.to_dict() for h in rag.search(question, k, sources)])
 
     @mcp.tool()
     def list_documents() -> schemas.Documents:

@@ -7,6 +7,7 @@ what matters for rank 1. Dense catches paraphrases, BM25 catches names and numbe
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,14 +32,19 @@ class Retriever:
                                      "run `rag index PATH` first")
         self.store, self.embedder, self.settings, self.lexicon = store, embedder, settings, lexicon
         self.idf = lexicon.idf
+        self.allowed = lru_cache(maxsize=64)(self._allowed)  # a chat keeps asking within the same documents
 
-    def lexical(self, question: str, n: int) -> dict[str, float]:
-        """Chunk id -> BM25 score, for the top n with a positive score."""
-        return self.lexicon.search(question, n)
+    def lexical(self, question: str, n: int, sources: frozenset[str] | None = None) -> dict[str, float]:
+        """Chunk id -> BM25 score, for the top n with a positive score (of `sources`' chunks only)."""
+        return self.lexicon.search(question, n, None if sources is None else self.allowed(sources))
 
-    def dense(self, vector: np.ndarray, n: int) -> dict[str, float]:
-        """Chunk id -> cosine similarity, for the top n."""
-        return dict(self.store.dense_search(vector.tolist(), min(n, len(self.lexicon))))
+    def dense(self, vector: np.ndarray, n: int, sources: frozenset[str] | None = None) -> dict[str, float]:
+        """Chunk id -> cosine similarity, for the top n (of `sources`' chunks only)."""
+        return dict(self.store.dense_search(vector.tolist(), min(n, len(self.lexicon)), sources))
+
+    def _allowed(self, sources: frozenset[str]) -> np.ndarray:
+        """The lexicon's mask of these sources' chunks."""
+        return np.isin(self.lexicon.ids, np.array(self.store.chunk_ids(sources), dtype="S"))
 
     def within(self, source: str, asked: np.ndarray, question: np.ndarray, n: int) -> list[Hit]:
         """The n chunks of one document nearest to `asked` (the embedding of what a question asks),
@@ -61,17 +67,18 @@ class Retriever:
         return hits
 
     def search(self, question: str, k: int | None = None, vector: np.ndarray | None = None,
-               cuts: tuple[int, ...] | None = None) -> list[Hit]:
+               cuts: tuple[int, ...] | None = None, sources: frozenset[str] | None = None) -> list[Hit]:
         """`vector`: the question's embedding, when the caller needs it too and has computed it. On an
         index embedded in bf16, which chunk comes first and which make the top k (or the other `cuts`:
         ranks after which the caller cuts the list) are settled on exact vectors where bf16's rounding
-        could swap two (`settle`)."""
+        could swap two (`settle`). `sources`: search these documents only (both halves filter before
+        they rank, so a scoped question gets its k best of them)."""
         if not question.strip():
             raise ValueError("the question is empty")
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
         vector = self.embedder.encode([question])[0] if vector is None else vector
-        dense, lexical = self.dense(vector, n), self.lexical(question, n)
+        dense, lexical = self.dense(vector, n, sources), self.lexical(question, n, sources)
         floor = min(dense.values(), default=0.0)  # a chunk outside the dense top n is at most this close
         top_bm25 = max(lexical.values(), default=0.0) or 1.0
         w = self.settings.dense_weight

@@ -15,6 +15,10 @@ MAX_HISTORY_TURNS = 50
 
 Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS)]
 K = Annotated[int, Field(ge=1, le=50, description="Passages retrieved (default RAG_TOP_K).")]
+Sources = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=1000)]], Field(
+    max_length=100, description="Answer from these documents only: globs over the indexed paths (`ntsb/*.pdf`) or "
+                                "folders (`ntsb`), as `rag documents` lists them; a pattern that matches nothing "
+                                "is a 400. Empty or absent: every document.")]
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -34,12 +38,14 @@ class AskRequest(BaseModel):
     llm: bool = Field(False, description="Answer with the configured LLM (citations still enforced).")
     k: K | None = None
     stream: bool = Field(False, description="Server-sent events: `delta` text pieces, then `answer`, then `done`.")
+    sources: Sources | None = None
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: Question
     k: K | None = None
+    sources: Sources | None = None
 
 
 # --- responses -----------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ the model and the store, loaded once, and exposes the operations users have."""
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import shutil
 import threading
@@ -21,7 +22,7 @@ from rag.answer.pipeline import Answerer
 from rag.answer.reader import reader
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.errors import DocumentNotFoundError, IndexLockedError, IndexNotFoundError
+from rag.errors import DocumentNotFoundError, IndexLockedError, IndexNotFoundError, UnknownSourceError
 from rag.lexicon import FOLDER, Lexicon, published
 from rag.loaders import LOADERS
 from rag.retrieval import Retriever
@@ -203,14 +204,33 @@ class Rag:
             self._publish_lexicon()
         return removed
 
-    def search(self, question: str, k: int | None = None) -> list[Hit]:
-        return self._current().retriever.search(question, k)
+    def search(self, question: str, k: int | None = None, sources: list[str] | None = None) -> list[Hit]:
+        return self._current().retriever.search(question, k, sources=self.scope(sources))
 
     def ask(self, question: str, history: list[dict] | None = None, *, use_llm: bool = False,
-            k: int | None = None, on_token: Callable[[str], None] | None = None) -> Answer:
+            k: int | None = None, on_token: Callable[[str], None] | None = None,
+            sources: list[str] | None = None) -> Answer:
         """`on_token` sees the LLM's unchecked draft as it streams (the UI shows it as a draft); an
-        exception it raises ends the stream and the call (the UI's Stop)."""
-        return self._current().ask(question, history, use_llm=use_llm, k=k, on_token=on_token)
+        exception it raises ends the stream and the call (the UI's Stop). `sources`: see `scope`."""
+        return self._current().ask(question, history, use_llm=use_llm, k=k, on_token=on_token,
+                                   sources=self.scope(sources))
+
+    def scope(self, patterns: list[str] | None) -> frozenset[str] | None:
+        """The indexed documents that glob patterns name (None or [] = all): a pattern matches a
+        source path as indexed ("reports/*.pdf", "*2023*") or, without wildcards, a folder it is in
+        ("agency" = "agency/…"). A pattern that matches nothing is an error, not an empty scope: a
+        typo must not answer "not in the documents"."""
+        if not patterns:
+            return None
+        indexed = self.store.sources()
+        chosen: set[str] = set()
+        for pattern in patterns:
+            folder = pattern.rstrip("/") + "/"
+            found = {s for s in indexed if fnmatch.fnmatchcase(s, pattern) or s.startswith(folder)}
+            if not found:
+                raise UnknownSourceError(f"no indexed document matches {pattern!r} (see `rag documents`)")
+            chosen |= found
+        return frozenset(chosen)
 
 
 def upload_name(name: str) -> str:

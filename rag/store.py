@@ -305,9 +305,12 @@ class Store:
             if len(got["ids"]) < page:
                 return out
 
-    def dense_search(self, embedding: list[float], n: int) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity), best first; n must not exceed count()."""
-        got = self.collection.query(query_embeddings=[embedding], n_results=n, include=["distances"])
+    def dense_search(self, embedding: list[float], n: int, sources: frozenset[str] | None = None
+                     ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first, of the chunks of `sources` (None: all); n must
+        not exceed count(). Chroma filters inside its search, so a scoped question gets n of its own."""
+        where = None if sources is None else {"source": {"$in": sorted(sources)}}
+        got = self.collection.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def nearest_in(self, source: str, embedding: list[float], n: int) -> list[tuple[Chunk, np.ndarray]]:
@@ -464,6 +467,10 @@ class Store:
                 counts = {}
             return [{"source": s, "pages": n, "chunks": counts.get(s, 0), "root": root} for s, n, root in
                     db.execute("SELECT source, count(*), max(root) FROM pages GROUP BY source ORDER BY source")]
+
+    def chunk_ids(self, sources: Iterable[str]) -> list[str]:
+        """The ids of every chunk of these sources, from the record manager's table."""
+        return self.records.list_keys(group_ids=sorted(sources))
 
     def sources(self, root: str | None = None) -> list[str]:
         where, args = (" WHERE root = ?", (root,)) if root is not None else ("", ())

@@ -150,7 +150,7 @@ def response_schema(spec: dict, path: str, method: str, status: str, media: str 
 
 @pytest.mark.parametrize(("path", "method", "model", "errors"), [
     ("/v1/ask", "post", "Answer", {"400", "401", "409", "413", "422"}),
-    ("/v1/search", "post", "SearchResult", {"401", "409", "413", "422"}),
+    ("/v1/search", "post", "SearchResult", {"400", "401", "409", "413", "422"}),
     ("/v1/documents", "get", "Documents", {"401"}),
     ("/v1/documents", "post", "UploadReport", {"400", "401", "413", "422", "503"}),
     ("/v1/documents/{source}", "delete", "Removed", {"401", "404", "422", "503"}),

@@ -59,9 +59,10 @@ class Pending:
 
 
 def ask_in_background(rag: Rag, question: str, history: list[dict], use_llm: bool,
-                      stop: threading.Event) -> queue.Queue:
-    """Runs `rag.ask` in a thread. The queue receives ("token", text) for each piece of the LLM's
-    draft, then ("answer", Answer) or ("error", message); nothing once stopped."""
+                      stop: threading.Event, sources: list[str] | None = None) -> queue.Queue:
+    """Runs `rag.ask` in a thread (within `sources`, when given). The queue receives ("token", text)
+    for each piece of the LLM's draft, then ("answer", Answer) or ("error", message); nothing once
+    stopped."""
     events: queue.Queue = queue.Queue()
 
     def on_token(text: str) -> None:
@@ -71,7 +72,7 @@ def ask_in_background(rag: Rag, question: str, history: list[dict], use_llm: boo
 
     def work() -> None:
         try:
-            events.put(("answer", rag.ask(question, history, use_llm=use_llm, on_token=on_token)))
+            events.put(("answer", rag.ask(question, history, use_llm=use_llm, on_token=on_token, sources=sources)))
         except Stopped:
             pass  # the tab already says so
         except IndexNotFoundError:

@@ -62,6 +62,8 @@ class ChatTab:
                     self.ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
                     self.stop = gr.Button("Stop", variant="stop", scale=1, min_width=80, elem_id="stop",
                                           visible=False)
+                self.scope = gr.Dropdown(label="Ask within", choices=[], value=[], multiselect=True,
+                                         elem_id="scope", info="Documents to answer from; none chosen: all of them.")
                 self.mode = self._mode_choice()
                 gr.Examples(EXAMPLES, inputs=self.question, label="Examples about the shipped seed document")
             with gr.Column(scale=2, min_width=320):
@@ -89,7 +91,14 @@ class ChatTab:
                 gr.Button(visible=True), gr.Button(visible=False))
 
     # --- handlers --------------------------------------------------------------------------------
-    def respond(self, question: str, mode: str, store: object, request: gr.Request) -> Iterator[tuple]:
+    def scope_choices(self, chosen: list[str] | None = None) -> gr.Dropdown:
+        """The indexed documents to choose from (uploads and removals change them); chosen ones that
+        are gone are dropped."""
+        indexed = self.rag.store.sources()
+        return gr.Dropdown(choices=indexed, value=[s for s in chosen or [] if s in indexed])
+
+    def respond(self, question: str, mode: str, scope: list[str] | None, store: object,
+                request: gr.Request) -> Iterator[tuple]:
         """Outputs: question, ask, stop, picker, chat, sources, store."""
         store = conv.checked(store)
         question = (question or "").strip()
@@ -110,7 +119,8 @@ class ChatTab:
         yield showing(pending_html(model, pending))
         stop = self.stops.start(request.session_hash)
         try:
-            events = ask_in_background(self.rag, question, conv.history(store), model is not None, stop)
+            events = ask_in_background(self.rag, question, conv.history(store), model is not None, stop,
+                                       scope or None)
             while pending.answer is None and pending.error is None:
                 if stop.is_set():
                     yield showing(STOPPED, done=True)
@@ -129,7 +139,7 @@ class ChatTab:
         self.stops.stop(request.session_hash)
 
     def wire(self, demo: gr.Blocks) -> None:
-        chat_io = dict(inputs=[self.question, self.mode, self.store],
+        chat_io = dict(inputs=[self.question, self.mode, self.scope, self.store],
                        outputs=[self.question, self.ask, self.stop, self.picker, self.chat, self.sources, self.store],
                        show_progress="hidden", concurrency_limit=None, api_visibility="private")
         self.ask.click(self.respond, **chat_io)
@@ -137,6 +147,8 @@ class ChatTab:
         self.stop.click(self.press_stop, queue=False, api_visibility="private")
         view = dict(outputs=[self.picker, self.chat, self.sources], api_visibility="private")
         demo.load(lambda store: self.shown(conv.checked(store)), inputs=self.store, **view)
+        demo.load(self.scope_choices, outputs=self.scope, api_visibility="private")
+        self.scope.focus(self.scope_choices, inputs=self.scope, outputs=self.scope, api_visibility="private")
 
         def new(store: object) -> tuple:
             store = conv.start_new(conv.checked(store))

@@ -16,13 +16,14 @@ from rag.answer.text import STOPWORDS, content_terms, stem, words
 # A unit's row. Chosen by two-fold cross-validation on the dev halves (SQuAD: Normans vs Sky; PDFs: by
 # document): the units' neighbours' coverage, novelty, length and the hit's rank fitted dev and lost on
 # the held-out fold, so they are not features.
-UNIT_FEATURES = ("cosine", "coverage", "retrieval", "kind_held", "kind_missing", "kind_x_coverage", "number_by_focus",
-                 "top_document", "document_named")
+UNIT_FEATURES = ("cosine", "coverage", "retrieval", "kind_held", "kind_missing", "number_by_focus", "top_document",
+                 "document_named")
 # What the lexical ranker reads of it. With the reader beside it (2026-12-06, bench/fit_abstention.py's
-# data), leaving out kind_missing (within one question, the complement of kind_held), top_document or
-# whether the unit is a table row changed no choice on any dev half, so they left the ranker; the
-# abstainer and the vetoes still read kind_missing and top_document.
-RANK_FEATURES = ("cosine", "coverage", "retrieval", "kind_held", "kind_x_coverage", "number_by_focus", "document_named")
+# data, each left out and the models refitted), leaving out kind_missing (within one question, the
+# complement of kind_held), top_document, kind_held × coverage or whether the unit is a table row
+# changed no dev-half figure, so they left the ranker; the abstainer and the vetoes still read
+# kind_missing and top_document.
+RANK_FEATURES = ("cosine", "coverage", "retrieval", "kind_held", "number_by_focus", "document_named")
 # The fuser's: the lexical ranker's logit and the reader's (rag.answer.extractive.read).
 FUSE_FEATURES = ("lexical", "reader")
 ABSTAIN_FEATURES = ("best_logit", "margin", "best_cosine", "best_coverage", "top_retrieval", "unnamed_terms",
@@ -193,8 +194,8 @@ def candidate_rows(q: Question, units: list[str], cosines: np.ndarray, retrieval
         heading = unit if is_heading(unit) else heading
         terms = content_terms(f"{heading} {unit}" if row else unit) | (ABOUT_THE_DOCUMENT if i < head else set())
         cov = coverage(q.terms, terms, q.idf)
-        rows.append([float(cos), cov, retrieval, float(held), float(q.wants_kind and not held), float(held) * cov,
-                     float(near), float(top_document), document_named])
+        rows.append([float(cos), cov, retrieval, float(held), float(q.wants_kind and not held), float(near),
+                     float(top_document), document_named])
     return np.array(rows, dtype=float).reshape(-1, len(UNIT_FEATURES))
 
 

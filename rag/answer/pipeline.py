@@ -75,7 +75,9 @@ class Answerer:
         self.llm = LLM(settings) if settings.llm_url else None
 
     def ask(self, question: str, history: list[dict] | None = None, *, use_llm: bool = False,
-            k: int | None = None, on_token: Callable[[str], None] | None = None) -> Answer:
+            k: int | None = None, on_token: Callable[[str], None] | None = None,
+            sources: frozenset[str] | None = None) -> Answer:
+        """`sources`: answer from these documents only (None: all)."""
         if not question.strip():
             raise ValueError("the question is empty")
         if use_llm and self.llm is None:
@@ -85,7 +87,7 @@ class Answerer:
         warnings: list[str] = []
         searched, asked = self._condense(question, history, use_llm, warnings)
         vector = self.embedder.encode([searched])[0]
-        hits, read = self.retrieve(searched, k, vector)
+        hits, read = self.retrieve(searched, k, vector, sources)
         retrieved = time.perf_counter()
         ranked = self.rank(searched, vector, read, asked)
         if use_llm:
@@ -101,7 +103,8 @@ class Answerer:
                              "answer": round((done - retrieved) * 1000, 2), "total": round((done - started) * 1000, 2)}
         return answer
 
-    def retrieve(self, question: str, k: int | None, vector) -> tuple[list[Hit], list[Hit]]:
+    def retrieve(self, question: str, k: int | None, vector, sources: frozenset[str] | None = None
+                 ) -> tuple[list[Hit], list[Hit]]:
         """(the top k hits; what the extractive answerer reads: those, the chunks of the document
         ranked first found further down the ranking, up to MORE_OF_TOP x k, at most k of them, and,
         for a question that says where to look before it asks, the k chunks of that document nearest
@@ -111,7 +114,7 @@ class Answerer:
         question's search: "In the NTSB report on the November 16, 2007 accident … at Murfreesboro,
         how old was the flight instructor?" finds the report's first page, not the one with the ages."""
         k = k or self.settings.top_k
-        wider = self.retriever.search(question, k * MORE_OF_TOP + SPARE, vector, cuts=(k,))
+        wider = self.retriever.search(question, k * MORE_OF_TOP + SPARE, vector, cuts=(k,), sources=sources)
         hits = wider[:k]
         if not hits:
             return hits, hits

@@ -66,7 +66,8 @@ def reply(rag: Rag, body: ChatRequest) -> Reply:
     *earlier, last = body.messages
     history = [{"role": m.role, "content": without_sources(m.text()) if m.role == "assistant" else m.text()}
                for m in earlier if m.role in ("user", "assistant")]
-    answer = rag.ask(last.text().strip(), history, use_llm=body.model == LLM)
+    answer = rag.ask(last.text().strip(), history, use_llm=body.model == LLM,
+                     sources=body.rag_filter.sources if body.rag_filter else None)
     sources = rag.settings.openai_sources if body.rag_sources is None else body.rag_sources
     content = answer.answer + (sources_block(answer) if sources else "")
     prompt, completion = tokens(rag, [m.text() for m in body.messages]), tokens(rag, [content])

@@ -42,6 +42,11 @@ class StreamOptions(BaseModel):
     include_usage: bool = Field(False, description="A last chunk with empty `choices` and the `usage`, as OpenAI sends.")
 
 
+class RagFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sources: schemas.Sources | None = None
+
+
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")  # temperature, max_tokens, …: accepted, not used
     model: str = EXTRACTIVE
@@ -53,6 +58,8 @@ class ChatRequest(BaseModel):
     rag_sources: bool | None = Field(None, description="Append the sources block (a blank line, then "
                                                        '`[n] file, page N: "span"` per citation) to the content; '
                                                        "default RAG_OPENAI_SOURCES (on).")
+    rag_filter: RagFilter | None = Field(None, description='Scope the question: `{"sources": [...]}`, as '
+                                                           "/v1/ask's `sources`.")
 
     @field_validator("messages")
     @classmethod

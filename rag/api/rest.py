@@ -45,15 +45,16 @@ def router(rag: Rag) -> APIRouter:
     async def ask(body: schemas.AskRequest):
         """Answer a question: every sentence cited, or `abstained: true`."""
         answer = await run_in_threadpool(rag.ask, body.question, [t.model_dump() for t in body.history],
-                                         use_llm=body.llm, k=body.k)
+                                         use_llm=body.llm, k=body.k, sources=body.sources)
         if body.stream:
             return StreamingResponse(stream_answer(answer), media_type="text/event-stream")
         return answer.to_dict()
 
-    @v1.post("/search", tags=["answers"], responses=errors(401, 409, 413))
+    @v1.post("/search", tags=["answers"], responses=errors(400, 401, 409, 413))
     def search(body: schemas.SearchRequest) -> schemas.SearchResult:
         """The passages that best match a question, as `rag search --json` prints them."""
-        return {"question": body.question, "hits": [h.to_dict() for h in rag.search(body.question, body.k)]}
+        hits = rag.search(body.question, body.k, body.sources)
+        return {"question": body.question, "hits": [h.to_dict() for h in hits]}
 
     @v1.get("/documents", tags=["documents"], responses=errors(401))
     def documents() -> schemas.Documents:
