@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from rag.answer.strength import words
 from rag.config import Settings
 from rag.errors import RagError, UnknownSourceError
 
@@ -124,7 +125,8 @@ def _print_answer(answer) -> None:
         click.echo("\nSources:")
     for c in answer.citations:
         where = c.source + (f", page {c.page}" if c.page else "") + f", chars {c.start}-{c.end}"
-        click.echo(f"[{c.n}] {where}\n    “{c.text}”")
+        said = f" ({words(c.strength)} evidence)" if c.strength is not None else ""
+        click.echo(f"[{c.n}] {where}{said}\n    “{c.text}”")
 
 
 @cli.command("ask")

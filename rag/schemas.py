@@ -63,7 +63,11 @@ class Citation(Open):
     start: int = Field(description="Character offset of the span in the page's text.")
     end: int
     text: str = Field(description="The cited span, verbatim.")
-    score: float = Field(description="Retrieval score of the chunk the span was taken from.")
+    score: float = Field(description="Retrieval score of the chunk the span was taken from: a weighted sum of "
+                                     "its cosine to the question and its max-normalised BM25 score, 0–1.")
+    strength: float | None = Field(None, description="How likely the span answers the question, 0–1: the "
+                                                     "reading model's probability (`rag.answer.strength` says "
+                                                     "what the words strong / moderate / weak mean).")
 
 
 class ShortAnswer(Open):

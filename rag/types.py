@@ -57,6 +57,7 @@ class Citation:
     end: int
     text: str
     score: float
+    strength: float | None = None  # the reading model's P(this span answers the question)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from rag.answer.features import (UNIT_FEATURES, Question, answers_nothing, candi
                                  is_question, number_by)
 from rag.answer.qtypes import (DEFINITION, OTHER, PAIR, PERSON, PLACE, QUANTITY, REASON, TIME, YESNO, answer_type,
                                counts, holds)
+from rag.answer.strength import STRONG
 from rag.config import Settings
 from rag.metrics import contains_answer
 from rag.service import Rag
@@ -57,8 +58,15 @@ def test_the_answer_json_has_the_documented_shape(seed_rag):
     assert {"question", "answer", "citations", "abstained", "answerer", "timings_ms"} <= data.keys()
     assert set(data["timings_ms"]) == {"retrieve", "answer", "total"}
     for c in data["citations"]:
-        assert set(c) == {"n", "source", "page", "chunk_id", "start", "end", "text", "score"}
+        assert set(c) == {"n", "source", "page", "chunk_id", "start", "end", "text", "score", "strength"}
     json.dumps(data)
+
+
+def test_each_citation_says_how_likely_it_answers_the_question(seed_rag):
+    [citation] = seed_rag.ask("How many Ukrainian troops have French forces trained?").citations
+    assert citation.strength >= STRONG
+    answer = seed_rag.ask("and what about the pilots?", [{"role": "user", "content": "Who is the Estonian prime minister?"}])
+    assert all(0.0 <= c.strength <= 1.0 for c in answer.citations)
 
 
 def test_the_short_answer_is_the_reader_s_span_inside_the_sentence_it_cites(seed_rag):

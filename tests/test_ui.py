@@ -28,6 +28,13 @@ def test_a_citation_is_a_link_named_source_n_whose_source_shows_on_hover(served,
     screenshot(page, "citation-hover")
 
 
+def test_a_source_card_says_how_strong_its_evidence_is(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    assert page.locator("#src-1-1 .strength").inner_text() == "strong evidence"
+    assert page.locator("#chat .weak-evidence").count() == 0
+
+
 def test_clicking_a_citation_marks_its_card_titled_with_the_document_not_its_offsets(served, page):
     expected = httpx.post(f"{served}/v1/ask", json={"question": QUESTION}, timeout=60).json()["citations"][0]
     page.goto(served)

@@ -3,6 +3,8 @@ the conversations the browser keeps."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from rag.types import Answer, Citation, ShortAnswer
 from ui import conversations as conv
 from ui.render import (
@@ -47,6 +49,17 @@ def test_the_short_answer_is_bold_inside_the_sentence_it_cites():
     start = PAGE.index("412")
     shown = answer_html(otter_answer(short_answer=ShortAnswer("412", 1, start, start + 3)), 1)
     assert "Volunteers recorded <strong>412</strong> otters along the river\\." in shown
+
+
+def test_a_card_says_how_strong_its_evidence_is_and_a_weak_answer_says_so_above_it():
+    strong = otter_answer()
+    strong.citations = [dataclasses.replace(strong.citations[0], strength=0.97)]
+    assert "strong evidence" in card_html(strong.citations[0], 1, page_text)
+    assert "weak evidence" not in answer_html(strong, 1)
+    weak = otter_answer()
+    weak.citations = [dataclasses.replace(weak.citations[0], strength=0.05)]
+    assert "weak evidence" in card_html(weak.citations[0], 1, page_text)
+    assert answer_html(weak, 1).startswith('<div class="weak-evidence"')
 
 
 def test_document_text_in_the_sources_panel_is_escaped():

@@ -12,6 +12,14 @@ CSS = """
                    border-radius: 4px; padding: 0 4px; }
 .dark #chat .abstained { color: #fda29b; }
 #chat .warning { font-size: .9em; border-left: 3px solid var(--color-accent); padding-left: .5em; }
+#chat .weak-evidence { font-size: .9em; font-weight: 600; border-left: 3px solid var(--color-red-600, #b42318);
+                       padding-left: .5em; margin-bottom: .3em; }
+#sources .strength { font-size: .75em; font-weight: 600; border: 1px solid currentColor; border-radius: 4px;
+                     padding: 0 4px; margin-left: .4em; white-space: nowrap; vertical-align: 1px; }
+#sources .strength.strong { color: var(--color-green-700, #15803d); }
+#sources .strength.weak { color: var(--color-red-600, #b42318); }
+.dark #sources .strength.strong { color: #86efac; }
+.dark #sources .strength.weak { color: #fda29b; }
 #chat .copy-answer { font-size: .8em; border: 1px solid var(--border-color-primary); border-radius: 6px;
                      padding: 1px 8px; background: var(--background-fill-secondary); color: var(--body-text-color); }
 #chat .stage { font-style: italic; opacity: .85; }

@@ -8,6 +8,7 @@ import html
 import re
 from collections.abc import Callable
 
+from rag.answer.strength import weak, words
 from rag.answer.text import sentence_spans
 from rag.chunking import document_name
 from rag.types import Answer, Citation, Page, ShortAnswer
@@ -34,7 +35,8 @@ def answer_from_dict(data: dict) -> Answer:
     """An answer as the browser kept it (the answer JSON), back as an Answer; KeyError/TypeError if it
     isn't one, so a tampered or outdated stored conversation is dropped rather than shown wrong."""
     citations = [Citation(int(c["n"]), str(c["source"]), None if c["page"] is None else int(c["page"]),
-                          str(c["chunk_id"]), int(c["start"]), int(c["end"]), str(c["text"]), float(c["score"]))
+                          str(c["chunk_id"]), int(c["start"]), int(c["end"]), str(c["text"]), float(c["score"]),
+                          None if c.get("strength") is None else float(c["strength"]))
                  for c in data["citations"]]
     short = data.get("short_answer")
     return Answer(str(data["question"]), str(data["answer"]), citations, bool(data["abstained"]),
@@ -57,6 +59,9 @@ def answer_html(answer: Answer, turn: int) -> str:
         body = "".join(f'<a href="#src-{turn}-{m.group(1)}" class="cite">[{m.group(1)}]</a>'
                        if (m := MARKER.fullmatch(part)) else _with_short_answer(part, parts[i + 1:i + 2], answer)
                        for i, part in enumerate(parts))
+    if weak(answer):
+        searched += ('<div class="weak-evidence" role="note">This answer rests on weak evidence: the quoted source '
+                     'may not answer the question. Check it, or ask more precisely.</div>\n\n')
     notes = "".join(f'\n\n<div class="warning">{block_text(plain_warning(w))}</div>' for w in answer.warnings)
     copy = f'\n\n<button type="button" class="copy-answer turn-{turn}">Copy answer and sources</button>'
     return searched + body + notes + copy
@@ -134,6 +139,8 @@ def card_html(c: Citation, turn: int, page_text: PageText) -> str:
         text, start, end = c.text, 0, len(c.text)
     lo, hi = passage_bounds(text, start, end)
     title = html.escape(document_title(c.source, page_text)) + (f", page {c.page}" if c.page else "")
+    said = words(c.strength)
+    strength = f' <span class="strength {said}">{said} evidence</span>' if said else ""
     detail = f"{html.escape(c.source)} · {where(c)}characters {c.start:,}–{c.end:,}"
     passage = (f'{"…" if lo else ""}{html.escape(text[lo:start])}<mark>{html.escape(text[start:end])}</mark>'
                f'{html.escape(text[end:hi])}{"…" if hi < len(text) else ""}')
@@ -142,7 +149,7 @@ def card_html(c: Citation, turn: int, page_text: PageText) -> str:
             f'<div class="page-view" hidden></div>') if pdf else ""
     return (f'<article class="source" id="src-{turn}-{c.n}" data-source="{html.escape(c.source)}" '
             f'data-page="{c.page or 0}" data-start="{c.start}" data-end="{c.end}"{" data-pdf=1" if pdf else ""}>'
-            f'<h4 class="title">[{c.n}] {title}</h4><div class="where">{detail}</div>'
+            f'<h4 class="title">[{c.n}] {title}{strength}</h4><div class="where">{detail}</div>'
             f'<blockquote>{passage}</blockquote>{page}<a href="#chat" class="back">Back to the answer</a></article>')
 
 

@@ -16,6 +16,7 @@ from rag.answer.extractive import (Evidence, abstention_unsettled, judge, logit_
 from rag.answer.features import UNIT_FEATURES, focus
 from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
+from rag.answer.strength import with_strengths
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.retrieval import MAX_EXACT, SPARE, Retriever, doubtful
@@ -96,6 +97,9 @@ class Answerer:
             answer = self._extractive(searched, asked, ranked, "extractive")
         if ranked and answer_type(asked) != YESNO:
             answer.short_answer = short_answer(answer, ranked[0])
+        if answer.citations:
+            read = {(ev.chunk.source, ev.chunk.page, ev.start, ev.end): ev.reading.logit for ev in ranked if ev.reading}
+            answer = with_strengths(answer, asked, read)
         done = time.perf_counter()
         # The stages answer the standalone question searched; the user sees their own words back.
         answer.question, answer.searched, answer.warnings = question, searched, warnings
