@@ -92,6 +92,13 @@ def test_a_follow_up_is_searched_with_the_previous_question(seed_rag):
     assert "Thursday" in answer.answer
 
 
+def test_a_short_new_question_after_another_is_searched_as_typed(seed_rag):
+    history = [{"role": "user", "content": "How many Ukrainian troops have French forces trained?"},
+               {"role": "assistant", "content": "French forces have already trained around 10,000 Ukrainian troops [1]"}]
+    answer = seed_rag.ask("Who is Kaja Kallas?", history)
+    assert answer.searched == "Who is Kaja Kallas?" and "Estonian Prime Minister" in answer.answer
+
+
 def test_a_follow_up_is_answered_by_the_sentence_that_covers_its_own_words(seed_rag):
     history = [{"role": "user", "content": "What did Macron announce about Mirage jets?"},
                {"role": "assistant", "content": "France will send Mirage 2000 fighter jets to Kiev. [1]"}]

@@ -14,7 +14,7 @@ from .ui_browser import ANSWER_TIMEOUT, OTTER_QUESTION, ask, screenshot
 pytestmark = pytest.mark.server
 
 QUESTION = "How many Ukrainian troops have French forces trained?"
-FOLLOW_UP = "and the Mirage jets?"  # short: searched together with the previous question
+FOLLOW_UP = "and where were they trained?"  # too few words of its own: searched with the previous question
 
 
 def test_a_citation_is_a_link_named_source_n_whose_source_shows_on_hover(served, page):
@@ -128,6 +128,14 @@ def test_a_glued_follow_up_shows_what_was_searched(served, page):
     assert searched.startswith("Searched:") and QUESTION in searched and FOLLOW_UP in searched
     assert page.locator("#chat .searched").count() == 1  # not for the first question: searched as typed
     screenshot(page, "searched-follow-up")
+
+
+def test_a_new_question_after_another_is_searched_as_typed(served, page):
+    page.goto(served)
+    ask(page, QUESTION)
+    ask(page, "Who is Kaja Kallas?")
+    assert page.locator("#chat .searched").count() == 0
+    assert "Estonian Prime Minister" in page.locator("#chat").inner_text()
 
 
 def test_new_conversation_clears_the_chat_the_memory_and_the_sources(served, page):
