@@ -250,3 +250,14 @@ def test_in_a_browser_a_script_inside_a_document_is_shown_not_run(served, page):
         assert "<script>" in page.locator("#sources").inner_text()
     finally:
         httpx.delete(f"{served}/v1/documents/otters.md", timeout=60)
+
+
+def test_every_label_and_text_uses_one_complete_system_typeface(served, page):
+    page.goto(served)
+    page.wait_for_function("getComputedStyle(document.querySelector('#ask') ?? document.body).fontFamily"
+                           ".startsWith('system-ui')")  # once the theme's stylesheet is in
+    families = page.evaluate("""() => [...document.fonts].map(f => f.family)""")
+    assert not any("Source Sans" in family for family in families)  # its SemiBold file lacks most letters
+    ask_font = page.evaluate("getComputedStyle(document.querySelector('#ask')).fontFamily")
+    text_font = page.evaluate("getComputedStyle(document.querySelector('#question textarea')).fontFamily")
+    assert ask_font == text_font and ask_font.startswith("system-ui")

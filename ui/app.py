@@ -40,4 +40,12 @@ def mount(app: FastAPI, rag: Rag) -> None:
     key = rag.settings.api_key
     auth = (lambda _user, password: hmac.compare_digest(password.encode(), key.encode())) if key else None
     gr.mount_gradio_app(app, build(rag), path="/", css=CSS, head=HEAD, auth=auth, footer_links=["api"],
-                        i18n=gr.I18n(en=MISSING_STRINGS))
+                        i18n=gr.I18n(en=MISSING_STRINGS), theme=THEME)
+
+
+# The system's own typefaces, every weight complete: the default theme's Source Sans Pro SemiBold file
+# holds 55 glyphs, so bold labels ("Ask", document titles) fell back letter by letter to another font.
+THEME = gr.themes.Default(
+    font=["system-ui", "-apple-system", "'Segoe UI'", "Roboto", "'Noto Sans'", "'DejaVu Sans'", "'Helvetica Neue'",
+          "Arial", "sans-serif"],
+    font_mono=["ui-monospace", "'SFMono-Regular'", "Menlo", "Consolas", "'DejaVu Sans Mono'", "monospace"])
