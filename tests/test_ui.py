@@ -59,6 +59,24 @@ def test_the_sources_panel_shows_only_the_latest_answers_sources_until_unfolded(
     screenshot(page, "sources-earlier")
 
 
+def test_a_citation_of_an_earlier_answer_opens_only_its_sources_and_keeps_that_answer_on_screen(served, page):
+    from playwright.sync_api import expect
+
+    page.goto(served)
+    ask(page, QUESTION)
+    ask(page, "Who is the Estonian prime minister?")
+    ask(page, "What did Macron say about a coalition?")
+    marker = page.locator('#chat a.cite[href="#src-1-1"]')
+    marker.scroll_into_view_if_needed()
+    marker.click()
+    expect(page.locator("#src-1-1.active")).to_be_in_viewport()
+    assert not page.locator("#src-2-1").is_visible()  # the other earlier answer's sources stay folded
+    expect(marker).to_be_in_viewport()
+    screenshot(page, "earlier-citation")
+    page.get_by_text("Sources of earlier answers (2)").click()
+    page.locator("#src-2-1").wait_for()  # opened by hand: all of them
+
+
 def test_a_pdf_citation_shows_its_page_with_a_box_over_the_cited_characters(served, served_pdf, otter_pdf, page):
     import pypdfium2 as pdfium
 

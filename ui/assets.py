@@ -53,6 +53,8 @@ CSS = """
 #sources .page-frame .highlight { position: absolute; background: rgba(255, 214, 0, .38);
                                   outline: 2px solid #e8a400; border-radius: 2px; pointer-events: none; }
 #sources .earlier summary { cursor: pointer; font-weight: 600; margin: .5em 0; }
+/* Beside the chat, the panel scrolls on its own: showing a card never scrolls the answer away. */
+@media (min-width: 641px) { #sources { max-height: 80vh; overflow-y: auto; overscroll-behavior: contain; } }
 #cite-preview { position: fixed; z-index: 1000; max-width: min(420px, 90vw); padding: .5em .7em; border-radius: 8px;
                 background: var(--background-fill-primary); color: var(--body-text-color);
                 border: 1px solid var(--border-color-primary); box-shadow: 0 4px 16px rgba(0, 0, 0, .25);
@@ -98,12 +100,25 @@ HEAD = """
   const citeOf = (node) => node.closest && node.closest("#chat a.cite");
   const cardOf = (cite) => document.getElementById(cite.getAttribute("href").slice(1));
 
+  // An earlier answer's card opens with its own answer's sources only; opening the fold by hand shows them all.
   function showCard(card) {
     const folded = card.closest("details");
-    if (folded) folded.open = true;
+    if (folded) {
+      const turn = card.closest(".turn");
+      folded.querySelectorAll(".turn").forEach((el) => { el.hidden = el !== turn; });
+      folded.dataset.one = "1";
+      folded.open = true;
+    }
     document.querySelectorAll("#sources .source.active").forEach((el) => el.classList.remove("active"));
     card.classList.add("active");
-    card.scrollIntoView({behavior: "smooth", block: "center"});
+    const panel = document.getElementById("sources");
+    const beside = panel && getComputedStyle(panel).overflowY === "auto";
+    if (beside) {  // scroll the panel only, so that the clicked answer stays where it is
+      const top = card.getBoundingClientRect().top - panel.getBoundingClientRect().top + panel.scrollTop;
+      panel.scrollTo({top: Math.max(0, top - 12), behavior: "smooth"});
+    } else {
+      card.scrollIntoView({behavior: "smooth", block: "center"});
+    }
     if (card.dataset.pdf) card.dispatchEvent(new CustomEvent("rag:show-page", {bubbles: true}));
   }
 
@@ -129,6 +144,15 @@ HEAD = """
   }
 
   document.addEventListener("click", (event) => {
+    const summary = event.target.closest && event.target.closest("#sources details.earlier > summary");
+    if (summary && summary.parentElement.dataset.one) {  // by hand: every earlier answer's sources
+      event.preventDefault();
+      const folded = summary.parentElement;
+      delete folded.dataset.one;
+      folded.querySelectorAll(".turn").forEach((el) => { el.hidden = false; });
+      folded.open = true;
+      return;
+    }
     const cite = citeOf(event.target);
     const back = event.target.closest && event.target.closest("#sources a.back");
     const copy = event.target.closest && event.target.closest("#chat button.copy-answer");
