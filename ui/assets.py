@@ -79,6 +79,15 @@ CSS = """
 @media (max-width: 640px) {
   #ask-row, #conversation-row { flex-wrap: wrap; }
   #ask-row > *, #conversation-row > * { min-width: 100% !important; }
+  #chat { height: 42vh !important; }  /* the question box shows on load, under the chat */
+  /* the documents table becomes one card per document, its Remove button inside the card */
+  #documents table, #documents tbody, #documents tr, #documents td { display: block; }
+  #documents thead { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+  #documents tr { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .4em .7em; margin: .5em 0; }
+  #documents td { border: 0; padding: .1em 0; text-align: left !important; }
+  #documents td:first-child { font-weight: 600; overflow-wrap: anywhere; }
+  #documents td[data-label] { display: inline-block; margin-right: 1em; }
+  #documents td[data-label]::before { content: attr(data-label) ": "; opacity: .75; }
 }
 """
 

@@ -30,8 +30,9 @@ def documents_html(documents: list[dict]) -> str:
     if not documents:
         return "<p>Nothing is indexed yet: upload documents below, or run <code>rag index FOLDER</code>.</p>"
     rows = "".join(
-        f'<tr><td>{html.escape(d["source"])}</td><td class="number">{d["pages"]}</td>'
-        f'<td class="number">{d["chunks"]}</td><td>{"uploaded" if d["uploaded"] else "indexed folder"}</td>'
+        f'<tr><td>{html.escape(d["source"])}</td><td class="number" data-label="Pages">{d["pages"]}</td>'
+        f'<td class="number" data-label="Passages">{d["chunks"]}</td>'
+        f'<td data-label="From">{"uploaded" if d["uploaded"] else "indexed folder"}</td>'
         f'<td><button type="button" class="remove" data-source="{html.escape(d["source"])}" '
         f'aria-label="Remove {html.escape(d["source"])}">Remove</button></td></tr>'
         for d in documents)

@@ -1,0 +1,54 @@
+"""The UI on a phone (390 x 844, an iPhone 12-14's viewport) in a real browser: nothing pans sideways,
+the question box is there on load, documents are cards whose actions stay on screen."""
+
+from __future__ import annotations
+
+import pytest
+
+from .ui_browser import screenshot
+
+pytestmark = pytest.mark.server
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def phone(page):
+    page.set_viewport_size(PHONE)
+    return page
+
+
+def pans_sideways(page) -> bool:
+    return page.evaluate("document.scrollingElement.scrollWidth") > PHONE["width"]
+
+
+def test_no_tab_pans_sideways(served, served_pdf, phone):
+    phone.goto(served)
+    for tab in ("Chat", "Documents", "Evaluate"):
+        phone.get_by_role("tab", name=tab).click()
+        phone.wait_for_timeout(0)  # let the tab lay out
+        assert not pans_sideways(phone), tab
+        screenshot(phone, f"phone-{tab.lower()}", full_page=True)
+
+
+def test_the_question_box_is_on_screen_on_load(served, phone):
+    phone.goto(served)
+    phone.wait_for_function("document.querySelector('#chat')?.offsetHeight > 100")  # laid out
+    box = phone.locator("#question textarea").bounding_box()
+    assert box["y"] + box["height"] <= PHONE["height"]
+
+
+def test_documents_are_cards_with_their_remove_button_on_screen(served, served_pdf, phone):
+    phone.goto(served)
+    phone.get_by_role("tab", name="Documents").click()
+    remove = phone.get_by_role("button", name=f"Remove {served_pdf}")
+    remove.wait_for()
+    box = remove.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    remove.click()
+    confirm = phone.locator("#confirm-yes")
+    confirm.wait_for()
+    box = confirm.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
+    screenshot(phone, "phone-confirm-remove")
