@@ -9,6 +9,7 @@ import base64
 import html
 import io
 import json
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,6 +32,70 @@ def ragas_row(result: dict) -> dict:
 
 
 EXPORTS = {"ragas": ("ragas.jsonl", ragas_row)}  # --export NAME: (file in --out, one line per result)
+
+
+# metric -> (name, what it measures, how its value reads)
+METRICS: dict[str, tuple[str, str, str]] = {
+    "questions": ("Questions", "in the test set", "count"),
+    "answerable": ("Answerable questions", "ones with a gold answer", "count"),
+    "unanswerable": ("Unanswerable questions", "ones the documents don't answer: the right reply is a refusal",
+                     "count"),
+    "answer_recall_at_1": ("Answer in the best passage", "share of answerable questions whose top-ranked passage "
+                           "holds a gold answer", "share"),
+    "answer_recall_at_k": ("Answer in the passages retrieved", "share of answerable questions with a gold answer in "
+                           "any of the passages retrieved", "share"),
+    "mrr": ("Rank of the first passage with the answer", "mean of 1/rank (MRR): 1.0 means always first", "score"),
+    "exact_match": ("Exact match", "short answer (else the whole answer) equal to a gold answer", "share"),
+    "f1": ("Word overlap with the gold answer", "token F1 of the short answer (else the whole answer), SQuAD's measure",
+           "score"),
+    "gold_in_answer": ("Gold answer in the answer", "share of answerable questions whose answer contains a gold "
+                       "answer", "share"),
+    "answer_words_median": ("Answer length", "median words per answer given", "words"),
+    "citation_validity": ("Answers that keep the citation rules", "every sentence cited, every [n] a verbatim "
+                          "span of the documents", "share"),
+    "citation_recall": ("Sentences their sources support", "share of answer sentences supported by the spans "
+                        "they cite", "share"),
+    "citation_precision": ("Citations that are needed", "share of citations that support their sentence",
+                           "share"),
+    "unanswerable_abstained": ("Unanswerable questions refused", "share correctly answered with "
+                               "\"not in the documents\"", "share"),
+    "answerable_refused": ("Answerable questions refused", "share wrongly answered with \"not in the documents\"",
+                           "share"),
+}
+STAGES = {"retrieve": "Time to find the passages", "answer": "Time to write the answer", "total": "Time to answer"}
+LATENCY = re.compile(r"latency_(\w+)_p(\d+)")
+
+
+def metric_row(name: str, value: object) -> tuple[str, str, str]:
+    """(plain name, explanation, value as read) for one metrics.json entry."""
+    if m := LATENCY.fullmatch(name):
+        stage, p = m.groups()
+        kind = "median" if p == "50" else f"{p}th percentile"
+        label, unit = f"{STAGES.get(stage, stage)}, {kind}", "ms"
+        explain = "half the questions took less" if p == "50" else f"{p}% of the questions took less"
+    else:
+        label, explain, unit = METRICS.get(name, (name, "", "score"))
+    if value is None:
+        shown = "not measured"
+    elif unit == "share":
+        shown = f"{100 * float(value):.0f}%"
+    elif unit == "ms":
+        shown = f"{float(value):,.0f} ms"
+    elif unit == "score":
+        shown = f"{float(value):.2f}"
+    else:
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+    if name in LOWER_IS_BETTER:
+        explain += " (lower is better)"
+    return label, explain, shown
+
+
+def metrics_html(metrics: dict) -> str:
+    """The metrics in plain words, each with what it measures: the Evaluate tab and report.html alike."""
+    rows = "".join(f'<tr><th scope="row">{html.escape(label)}<div class="explain">{html.escape(explain)}</div></th>'
+                   f"<td>{html.escape(shown)}</td></tr>"
+                   for label, explain, shown in (metric_row(n, v) for n, v in metrics.items()))
+    return f'<table><thead><tr><th scope="col">Measure</th><th scope="col">Result</th></tr></thead>{rows}</table>'
 
 
 def write_jsonl(path: Path, rows) -> None:
@@ -116,7 +181,7 @@ def evidence_plots(evaluation: Evaluation, groups: dict[str, list[dict]], plt) -
             ax.hist([r["metrics"]["evidence_score"] for r in group], bins=20, range=(0, 1), alpha=0.6, label=label)
     ax.axvline(ABSTAIN_BELOW, color="k", linestyle="--", label=f"threshold {ABSTAIN_BELOW}")
     ax.set(title="Best evidence score", xlabel="score", ylabel="questions")
-    ax.legend()
+    _legend_beside(ax)
     figures = [_png(fig)]
     if not (groups["answerable"] and groups["unanswerable"]):
         return figures
@@ -127,13 +192,21 @@ def evidence_plots(evaluation: Evaluation, groups: dict[str, list[dict]], plt) -
         def refused(r: dict, t: float, checks: bool = checks) -> bool:
             return r["metrics"]["evidence_score"] < t or (checks and r["metrics"]["evidence_flag"] is not None)
         ax.plot([np.mean([refused(r, t) for r in groups["answerable"]]) for t in ts],
-                [np.mean([refused(r, t) for r in groups["unanswerable"]]) for t in ts], marker=".", label=label)
+                [np.mean([refused(r, t) for r in groups["unanswerable"]]) for t in ts], marker=".", label=label,
+                clip_on=False)
     m = evaluation.metrics
-    ax.scatter([m["answerable_refused"]], [m["unanswerable_abstained"]], color="red", zorder=3, label="this run")
+    ax.scatter([m["answerable_refused"]], [m["unanswerable_abstained"]], color="red", zorder=3, label="this run",
+               clip_on=False)
+    # a margin around 0-1, so that points on the edges (refusing none or all) show whole
     ax.set(title="Abstention trade-off over the threshold t", xlabel="answerable refused",
-           ylabel="unanswerable abstained", xlim=(0, 1), ylim=(0, 1))
-    ax.legend()
+           ylabel="unanswerable abstained", xlim=(-0.03, 1.03), ylim=(-0.03, 1.03))
+    _legend_beside(ax)
     return figures + [_png(fig)]
+
+
+def _legend_beside(ax) -> None:
+    """The legend right of the axes, where it covers no bar and no point."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0, frameon=False)
 
 
 def worst(rows: list[dict], n: int = WORST) -> list[tuple[str, dict]]:
@@ -188,17 +261,16 @@ def testset_html(run: dict) -> str:
 
 def report_html(evaluation: Evaluation) -> str:
     esc = html.escape
-    table = "".join(f"<tr><td>{esc(name)}</td><td>{esc(str(value))}</td></tr>"
-                    for name, value in evaluation.metrics.items())
     run = ", ".join(f"{esc(k)}: {esc(str(v))}" for k, v in evaluation.run.items()
                     if k not in ("mapping", "not_read", "warnings"))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>rag eval report</title>
 <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse}}td{{border:1px solid #ccc;padding:2px 8px}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 8px;text-align:left}}
+.explain{{font-weight:normal;font-size:.85em;color:#555}}
 .q{{border:1px solid #ddd;border-radius:6px;padding:.5em 1em;margin:.6em 0}}.why{{color:#b42318}}
 q{{background:#fff3bf}}img{{width:49%;min-width:420px}}</style></head><body>
 <h1>rag eval</h1><p>{run}</p>{testset_html(evaluation.run)}
-<h2>Metrics</h2><table>{table}</table>
+<h2>Metrics</h2>{metrics_html(evaluation.metrics)}
 <h2>Plots</h2>{"".join(plots(evaluation))}
 <h2>Worst questions</h2>{worst_html(evaluation.results)}
 </body></html>"""

@@ -155,3 +155,11 @@ def test_the_ragas_export_holds_a_single_turn_sample_per_question(seed_rag, tmp_
         assert set(sample) == {"user_input", "retrieved_contexts", "response", "reference"}
         assert sample["response"] and "[1]" not in sample["response"]
         assert sample["retrieved_contexts"] and all(isinstance(c, str) and c for c in sample["retrieved_contexts"])
+
+
+def test_the_report_names_the_metrics_in_the_same_plain_words_as_the_evaluate_tab(seed_rag, tmp_path):
+    from rag.evaluate import evaluate_file
+
+    page = report_html(evaluate_file(SEED_QA, seed_rag))
+    assert "Gold answer in the answer" in page and "Rank of the first passage with the answer" in page
+    assert "<td>mrr</td>" not in page and "<td>f1</td>" not in page

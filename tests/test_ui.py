@@ -279,3 +279,19 @@ def test_every_label_and_text_uses_one_complete_system_typeface(served, page):
     ask_font = page.evaluate("getComputedStyle(document.querySelector('#ask')).fontFamily")
     text_font = page.evaluate("getComputedStyle(document.querySelector('#question textarea')).fontFamily")
     assert ask_font == text_font and ask_font.startswith("system-ui")
+
+
+def test_hints_under_labels_have_the_contrast_wcag_aa_asks_for(served, page):
+    page.goto(served)
+    hint = page.locator("#mode .info-text")
+    hint.wait_for()
+    ratio = page.evaluate("""(el) => {
+      const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92
+                                   : ((v + 0.055) / 1.055) ** 2.4; }).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+      let back = el;
+      while (back && getComputedStyle(back).backgroundColor.match(/[\\d.]+/g)?.[3] === "0") back = back.parentElement;
+      const [a, b] = [lum(rgb(getComputedStyle(el).color)), lum(rgb(getComputedStyle(back || document.body).backgroundColor))];
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    }""", hint.element_handle())
+    assert ratio >= 4.5

@@ -57,3 +57,13 @@ def test_no_server_path_is_shown(evaluated):
     assert "/tmp" not in shown and "gradio/" not in shown
     report = evaluated.locator("#eval-report textarea").input_value()
     assert "/tmp" not in report
+
+
+def test_a_sample_test_set_about_the_seed_article_can_be_downloaded(served, page, tmp_path):
+    page.goto(served)
+    page.get_by_role("tab", name="Evaluate").click()
+    with page.expect_download() as download:
+        page.locator("#sample-testset").click()
+    saved = tmp_path / "sample.jsonl"
+    download.value.save_as(saved)
+    assert saved.read_text(encoding="utf-8") == (DATA / "seed_qa.jsonl").read_text(encoding="utf-8")

@@ -5,6 +5,8 @@ Colours come from Gradio's theme variables, so light and dark mode both stay rea
 colours are the highlight's (dark text on yellow, readable on either background)."""
 
 CSS = """
+/* hints under labels: Gradio's grey (#bbbbc2 on white, 1.9:1) is below WCAG AA; the text colour is not */
+.gradio-container .info-text { color: var(--body-text-color); }
 #chat .cite { font-weight: 600; text-decoration: underline; text-underline-offset: 2px; cursor: pointer;
               color: var(--link-text-color); white-space: nowrap; }
 #chat .searched { font-size: .9em; opacity: .8; margin-bottom: .3em; }

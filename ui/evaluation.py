@@ -5,7 +5,6 @@ Nothing shown names a server path: the test set is called by its file name."""
 from __future__ import annotations
 
 import html
-import re
 import tempfile
 from pathlib import Path
 
@@ -13,71 +12,11 @@ import gradio as gr
 
 from rag import report
 from rag.errors import RagError
-from rag.evaluate import LOWER_IS_BETTER, evaluate_file
+from rag.evaluate import evaluate_file
 from rag.service import Rag
 from ui.render import plain
 
-# metric -> (name, what it measures, how its value reads)
-METRICS: dict[str, tuple[str, str, str]] = {
-    "questions": ("Questions", "in the test set", "count"),
-    "answerable": ("Answerable questions", "ones with a gold answer", "count"),
-    "unanswerable": ("Unanswerable questions", "ones the documents don't answer: the right reply is a refusal",
-                     "count"),
-    "answer_recall_at_1": ("Answer in the best passage", "share of answerable questions whose top-ranked passage "
-                           "holds a gold answer", "share"),
-    "answer_recall_at_k": ("Answer in the passages retrieved", "share of answerable questions with a gold answer in "
-                           "any of the passages retrieved", "share"),
-    "mrr": ("Rank of the first passage with the answer", "mean of 1/rank (MRR): 1.0 means always first", "score"),
-    "exact_match": ("Exact match", "answer equal to a gold answer; whole-sentence answers score near 0 by design",
-                    "share"),
-    "f1": ("Word overlap with the gold answer", "token F1, SQuAD's measure", "score"),
-    "gold_in_answer": ("Gold answer in the answer", "share of answerable questions whose answer contains a gold "
-                       "answer", "share"),
-    "answer_words_median": ("Answer length", "median words per answer given", "words"),
-    "citation_validity": ("Answers that keep the citation rules", "every sentence cited, every [n] a verbatim "
-                          "span of the documents", "share"),
-    "citation_recall": ("Sentences their sources support", "share of answer sentences supported by the spans "
-                        "they cite", "share"),
-    "citation_precision": ("Citations that are needed", "share of citations that support their sentence",
-                           "share"),
-    "unanswerable_abstained": ("Unanswerable questions refused", "share correctly answered with "
-                               "\"not in the documents\"", "share"),
-    "answerable_refused": ("Answerable questions refused", "share wrongly answered with \"not in the documents\"",
-                           "share"),
-}
-STAGES = {"retrieve": "Time to find the passages", "answer": "Time to write the answer", "total": "Time to answer"}
-LATENCY = re.compile(r"latency_(\w+)_p(\d+)")
-
-
-def metric_row(name: str, value: object) -> tuple[str, str, str]:
-    """(plain name, explanation, value as read) for one metrics.json entry."""
-    if m := LATENCY.fullmatch(name):
-        stage, p = m.groups()
-        kind = "median" if p == "50" else f"{p}th percentile"
-        label, unit = f"{STAGES.get(stage, stage)}, {kind}", "ms"
-        explain = "half the questions took less" if p == "50" else f"{p}% of the questions took less"
-    else:
-        label, explain, unit = METRICS.get(name, (name, "", "score"))
-    if value is None:
-        shown = "not measured"
-    elif unit == "share":
-        shown = f"{100 * float(value):.0f}%"
-    elif unit == "ms":
-        shown = f"{float(value):,.0f} ms"
-    elif unit == "score":
-        shown = f"{float(value):.2f}"
-    else:
-        shown = f"{value:g}" if isinstance(value, float) else str(value)
-    if name in LOWER_IS_BETTER:
-        explain += " (lower is better)"
-    return label, explain, shown
-
-
-def metrics_html(metrics: dict) -> str:
-    rows = "".join(f'<tr><th scope="row">{html.escape(label)}<div class="explain">{html.escape(explain)}</div></th>'
-                   f"<td>{html.escape(shown)}</td></tr>"
-                   for label, explain, shown in (metric_row(n, v) for n, v in metrics.items()))
-    return f'<table><thead><tr><th scope="col">Measure</th><th scope="col">Result</th></tr></thead>{rows}</table>'
+SAMPLE = Path(__file__).resolve().parents[1] / "tests/data/seed_qa.jsonl"
 
 
 class EvaluateTab:
@@ -88,6 +27,9 @@ class EvaluateTab:
                     "command line.")
         self.testset = gr.File(label="Test set", file_types=[".jsonl", ".csv", ".json"], type="filepath",
                                elem_id="testset")
+        if SAMPLE.is_file():  # a checkout has it; it asks about seeds/, what `make run` indexes
+            gr.DownloadButton("Download a sample test set (32 questions about the seed article)", value=str(SAMPLE),
+                              size="sm", elem_id="sample-testset")
         has_llm = bool(rag.settings.llm_url)
         self.llm = gr.Checkbox(label="Answer with the LLM", interactive=has_llm,
                                info=None if has_llm else "No language model is configured: set RAG_LLM_URL "
@@ -119,7 +61,7 @@ class EvaluateTab:
         opener = (f'<a href="#" class="open-report" target="_blank" rel="noopener">Open the full report in a new tab</a>'
                   f'<textarea hidden class="report-html">{html.escape((out / "report.html").read_text())}</textarea>')
         return (f"Evaluated {len(evaluation.results)} questions from {plain(name)}.", opener,
-                metrics_html(evaluation.metrics), "".join(report.plots(evaluation)), worst,
+                report.metrics_html(evaluation.metrics), "".join(report.plots(evaluation)), worst,
                 gr.File(value=files, visible=True))
 
     def wire(self) -> None:
