@@ -67,3 +67,15 @@ def test_a_sample_test_set_about_the_seed_article_can_be_downloaded(served, page
     saved = tmp_path / "sample.jsonl"
     download.value.save_as(saved)
     assert saved.read_text(encoding="utf-8") == (DATA / "seed_qa.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_run_is_listed_after_a_reload_and_reopens_with_its_metrics(evaluated):
+    evaluated.reload()
+    evaluated.get_by_role("tab", name="Evaluate").click()
+    runs = evaluated.locator("#eval-runs input")
+    runs.click()
+    option = evaluated.get_by_role("option").filter(has_text="seed_qa.jsonl · 32 questions").first
+    option.click()
+    evaluated.get_by_text("Evaluated 32 questions from seed_qa.jsonl").wait_for()
+    assert "Gold answer in the answer" in evaluated.locator("#eval-metrics").inner_text()
+    assert evaluated.locator("#eval-plots img").count() >= 2

@@ -30,7 +30,7 @@ def build(rag: Rag) -> gr.Blocks:
             evaluate = EvaluateTab(rag)
         chat.wire(demo)
         documents.wire(demo, documents_tab)
-        evaluate.wire()
+        evaluate.wire(demo)
         add_client_api(rag)
     return demo
 
