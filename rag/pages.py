@@ -46,16 +46,17 @@ def pdf_file(rag: Rag, source: str) -> Path:
 
 def page_view(rag: Rag, source: str, page: int, start: int, end: int, width: int = IMAGE_WIDTH) -> PageView:
     """Page `page` (from 1) of an indexed PDF as a PNG `width` pixels wide, with the boxes of the stored
-    page text's characters `start:end` (as a citation gives them). A page read by OCR has no boxes."""
+    page text's characters `start:end` (as a citation gives them; none for start == end). A page read by
+    OCR has no boxes."""
     from rag.loaders.pdf import PDFIUM, char_boxes
 
     path = pdf_file(rag, source)
     text = rag.store.page_text(source, page)
     if text is None:
         raise ValueError(f"{source} has no page {page} in the index")
-    if not 0 <= start < end <= len(text):
+    if not 0 <= start <= end <= len(text):
         raise ValueError(f"characters {start}–{end} are not on page {page} of {source}")
-    chars = char_boxes(path, page, start, end)
+    chars = char_boxes(path, page, start, end) if end > start else []
     import pypdfium2 as pdfium
 
     with PDFIUM:  # PDFium is not thread-safe (see rag.loaders.pdf)

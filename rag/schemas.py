@@ -118,6 +118,9 @@ class Document(Open):
     pages: int
     chunks: int
     uploaded: bool = Field(description="Uploaded through the API/UI, not indexed from a folder.")
+    type: str = Field(description="The file's extension, lower case: pdf, docx, html, md, txt, …")
+    size: int | None = Field(description="The file's size in bytes; null once the file is gone.")
+    indexed: str | None = Field(description="When it was last indexed (ISO 8601, UTC).")
 
 
 class Documents(Open):

@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from rag.lexicon import FOLDER, Lexicon, published
 from rag.loaders import LOADERS
 from rag.retrieval import Retriever
 from rag.store import Store
-from rag.types import Answer, Hit
+from rag.types import Answer, Chunk, Hit
 
 if TYPE_CHECKING:
     from rag.indexer import IndexReport
@@ -171,10 +172,21 @@ class Rag:
         return report
 
     def documents(self) -> list[dict]:
-        """What is indexed: source, pages, chunks, and whether it was uploaded (API/UI) or indexed from a folder."""
+        """What is indexed: source, pages, chunks, whether it was uploaded (API/UI) or indexed from a
+        folder, its type, its file's size (None once the file is gone) and when it was last indexed."""
         uploads = str(self.settings.uploads.resolve())
-        return [{"source": d["source"], "pages": d["pages"], "chunks": d["chunks"], "uploaded": d["root"] == uploads}
+        return [{"source": d["source"], "pages": d["pages"], "chunks": d["chunks"], "uploaded": d["root"] == uploads,
+                 "type": Path(d["source"]).suffix.lstrip(".").lower(), "size": _size(Path(d["root"]) / d["source"]),
+                 "indexed": None if d["indexed"] is None else
+                 datetime.fromtimestamp(d["indexed"], timezone.utc).isoformat(timespec="seconds")}
                 for d in self.store.documents()]
+
+    def passages(self, source: str) -> list[Chunk]:
+        """The indexed passages of one document, in reading order."""
+        if source not in self.store.sources():
+            raise DocumentNotFoundError(f"no indexed document is called {source!r}")
+        chunks = self.store.chunks(self.store.chunk_ids([source]))
+        return sorted(chunks.values(), key=lambda c: (c.page or 0, c.start))
 
     def add(self, files: dict[str, bytes], progress: bool | None = False) -> IndexReport:
         """Save uploaded files into the uploads folder and index them; a file that fails to load is
@@ -231,6 +243,13 @@ class Rag:
                 raise UnknownSourceError(f"no indexed document matches {pattern!r} (see `rag documents`)")
             chosen |= found
         return frozenset(chosen)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def upload_name(name: str) -> str:

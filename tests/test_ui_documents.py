@@ -3,10 +3,12 @@ asks first, uploads say what happened to each file."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
-from .ui_browser import screenshot, upload
+from .ui_browser import OTTER_QUESTION, ask, screenshot, upload
 
 pytestmark = pytest.mark.server
 
@@ -89,3 +91,23 @@ def test_an_upload_says_what_became_of_each_file_and_clears_the_box(served, tmp_
         screenshot(page, "documents-upload-result")
     finally:
         httpx.delete(f"{served}/v1/documents/{good.name}", timeout=60)
+
+
+def test_a_row_says_type_size_and_date_and_opens_the_pages_and_passages_with_a_way_to_ask_within(
+        served, served_pdf, page):
+    open_documents(page, served)
+    row = page.locator("#documents tbody tr").filter(has_text=served_pdf)
+    assert "PDF" in row.inner_text() and "kB" in row.inner_text()
+    assert re.search(r"20\d\d-\d\d-\d\d", row.inner_text())
+    page.get_by_role("button", name=f"Open {served_pdf}").click()
+    preview = page.locator("#document-preview")
+    preview.locator("img").first.wait_for()
+    assert preview.locator("img").count() == 2  # the PDF's two pages
+    assert "Volunteers recorded 412 otters" in preview.inner_text()
+    assert re.match(r"page 1, characters \d", preview.locator(".passages .where").first.inner_text())
+    screenshot(page, "document-preview")
+    page.get_by_role("button", name="Ask within this document").click()
+    page.locator("#scope").get_by_text(served_pdf).wait_for()
+    ask(page, OTTER_QUESTION)
+    assert "412" in page.locator("#chat").inner_text()
+    assert {s.split(" · ")[0] for s in page.locator("#sources .source .where").all_inner_texts()} == {served_pdf}

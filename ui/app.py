@@ -22,14 +22,15 @@ def build(rag: Rag) -> gr.Blocks:
     with gr.Blocks(title="rag: cited answers from your documents") as demo:
         gr.Markdown("## Ask your documents\nEvery sentence of an answer cites a verbatim span of a document: "
                     "hover or tap a marker like [1] to see it.")
-        with gr.Tab("Chat", elem_id="chat-tab"):
-            chat = ChatTab(rag)
-        with gr.Tab("Documents", elem_id="documents-tab") as documents_tab:
-            documents = DocumentsTab(rag)
-        with gr.Tab("Evaluate", elem_id="evaluate-tab"):
-            evaluate = EvaluateTab(rag)
+        with gr.Tabs() as tabs:
+            with gr.Tab("Chat", id="chat", elem_id="chat-tab"):
+                chat = ChatTab(rag)
+            with gr.Tab("Documents", id="documents", elem_id="documents-tab") as documents_tab:
+                documents = DocumentsTab(rag)
+            with gr.Tab("Evaluate", id="evaluate", elem_id="evaluate-tab"):
+                evaluate = EvaluateTab(rag)
         chat.wire(demo)
-        documents.wire(demo, documents_tab)
+        documents.wire(demo, documents_tab, tabs, chat.scope)
         evaluate.wire(demo)
         add_client_api(rag)
     return demo

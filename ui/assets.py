@@ -63,6 +63,14 @@ CSS = """
                 font-size: .9em; }
 #cite-preview strong { display: block; margin-bottom: .2em; }
 #documents table { width: 100%; border-collapse: collapse; }
+#documents button.open { all: unset; cursor: pointer; color: var(--link-text-color); text-decoration: underline;
+                         overflow-wrap: anywhere; }
+#document-preview .facts { opacity: .8; }
+#document-preview .pages img { display: inline-block; width: calc(33% - .6em); min-width: 200px; max-width: 100%;
+                               margin: .3em; border: 1px solid var(--border-color-primary); background: #fff; }
+#document-preview .passages { max-height: 60vh; overflow-y: auto; }
+#document-preview .passages .where { font-size: .8em; opacity: .75; }
+#document-preview .passages blockquote { margin: .2em 0 .6em; white-space: pre-line; }
 #documents th, #documents td { text-align: left; padding: .35em .5em; border-bottom: 1px solid var(--border-color-primary); }
 #documents td.number { text-align: right; }
 #documents button.remove { padding: 2px 10px; border-radius: 6px; border: 1px solid var(--color-red-500, #d92d20);

@@ -5,11 +5,13 @@ removal from a row's button, only after a confirmation that names the document."
 
 from __future__ import annotations
 
+import base64
 import html
 from pathlib import Path
 
 import gradio as gr
 
+from rag import pages
 from rag.errors import RagError
 from rag.loaders import LOADERS
 from rag.service import Rag
@@ -20,25 +22,65 @@ REFRESH_SECONDS = 5
 # A click on a row's Remove button becomes this component's "click" event, carrying the document's name.
 TABLE_JS = """
 element.addEventListener("click", (event) => {
-  const button = event.target.closest("button.remove");
-  if (button) trigger("click", {source: button.dataset.source});
+  const button = event.target.closest("button.remove, button.open");
+  if (button) trigger("click", {source: button.dataset.source, open: button.classList.contains("open")});
 });
 """
+PREVIEW_PAGES = 3  # PDF pages shown as images in a document's preview (each takes ~0.1-0.3 s to render)
+PREVIEW_PASSAGES = 200
 
 
 def documents_html(documents: list[dict]) -> str:
     if not documents:
         return "<p>Nothing is indexed yet: upload documents below, or run <code>rag index FOLDER</code>.</p>"
     rows = "".join(
-        f'<tr><td>{html.escape(d["source"])}</td><td class="number" data-label="Pages">{d["pages"]}</td>'
+        f'<tr><td><button type="button" class="open" data-source="{html.escape(d["source"])}" '
+        f'aria-label="Open {html.escape(d["source"])}">{html.escape(d["source"])}</button></td>'
+        f'<td data-label="Type">{html.escape(d["type"].upper() or "?")}</td>'
+        f'<td class="number" data-label="Size">{size_words(d["size"])}</td>'
+        f'<td class="number" data-label="Pages">{d["pages"]}</td>'
         f'<td class="number" data-label="Passages">{d["chunks"]}</td>'
+        f'<td data-label="Indexed">{html.escape((d["indexed"] or "")[:10])}</td>'
         f'<td data-label="From">{"uploaded" if d["uploaded"] else "indexed folder"}</td>'
         f'<td><button type="button" class="remove" data-source="{html.escape(d["source"])}" '
         f'aria-label="Remove {html.escape(d["source"])}">Remove</button></td></tr>'
         for d in documents)
-    return (f'<table><caption class="sr-only">Indexed documents</caption><thead><tr><th scope="col">Document</th>'
-            f'<th scope="col">Pages</th><th scope="col">Passages</th><th scope="col">From</th>'
-            f'<th scope="col"><span class="sr-only">Remove</span></th></tr></thead><tbody>{rows}</tbody></table>')
+    head = "".join(f'<th scope="col">{name}</th>' for name in ("Document", "Type", "Size", "Pages", "Passages",
+                                                                 "Indexed", "From"))
+    return (f'<table><caption class="sr-only">Indexed documents: open one to see its pages and passages</caption>'
+            f'<thead><tr>{head}<th scope="col"><span class="sr-only">Remove</span></th></tr></thead>'
+            f'<tbody>{rows}</tbody></table>')
+
+
+def size_words(size: int | None) -> str:
+    if size is None:
+        return "–"
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} kB"
+
+
+def preview_html(rag: Rag, document: dict) -> str:
+    """A document as the index holds it: its facts, its first pages (PDF), its passages with offsets."""
+    source = document["source"]
+    indexed = (document["indexed"] or "?")[:16].replace("T", " ")
+    facts = (f'{html.escape(document["type"].upper())} · {size_words(document["size"])} · {document["pages"]} '
+             f'page(s) · {document["chunks"]} passages · indexed {html.escape(indexed)} UTC')
+    images = ""
+    if document["type"] == "pdf":
+        shown = range(1, min(document["pages"], PREVIEW_PAGES) + 1)
+        try:
+            images = "".join(f'<img alt="Page {n} of {html.escape(source)}" src="data:image/png;base64,'
+                             f'{base64.b64encode(pages.page_view(rag, source, n, 0, 0).png).decode()}">' for n in shown)
+        except (RagError, ValueError, OSError) as e:
+            images = f"<p>The pages can't be shown: {html.escape(str(e))}</p>"
+        more = document["pages"] - PREVIEW_PAGES
+        images = f'<div class="pages">{images}</div>' + (f"<p>… and {more} more page(s).</p>" if more > 0 else "")
+    passages = rag.passages(source)
+    items = "".join(f'<li><div class="where">{f"page {c.page}, " if c.page else ""}characters {c.start:,}–{c.end:,}'
+                    f'</div><blockquote>{html.escape(c.text)}</blockquote></li>' for c in passages[:PREVIEW_PASSAGES])
+    more = len(passages) - PREVIEW_PASSAGES
+    return (f'<h3>{html.escape(source)}</h3><p class="facts">{facts}</p>{images}'
+            f'<h4>Indexed passages</h4><ol class="passages">{items}</ol>'
+            + (f"<p>… and {more} more passages.</p>" if more > 0 else ""))
 
 
 class DocumentsTab:
@@ -47,6 +89,11 @@ class DocumentsTab:
         self.listed = gr.State(None)  # the listing last shown, so a refresh that finds it unchanged sends nothing
         self.pending = gr.State(None)  # the document whose removal awaits confirmation
         self.table = gr.HTML(elem_id="documents", js_on_load=TABLE_JS)
+        self.previewed = gr.State(None)  # the document the preview shows
+        with gr.Group(visible=False, elem_id="document-preview-group") as self.preview_group:
+            self.ask_within = gr.Button("Ask within this document", variant="primary", size="sm",
+                                        elem_id="ask-within")
+            self.preview = gr.HTML(elem_id="document-preview")
         with gr.Group(visible=False, elem_id="confirm-remove") as self.confirm:
             self.question = gr.Markdown()
             with gr.Row():
@@ -67,17 +114,21 @@ class DocumentsTab:
             return gr.skip(), gr.skip()
         return documents_html(documents), documents
 
-    def ask_to_remove(self, event: gr.EventData) -> tuple:
+    def on_row(self, event: gr.EventData) -> tuple:
+        """A row's button: open the document's preview, or ask to remove it. Outputs: the confirmation
+        (group, question, button, pending), status, table, listing, preview (group, html, previewed)."""
         source = str(getattr(event, "source", "") or "")
-        if not any(d["source"] == source for d in self.rag.documents()):
+        document = next((d for d in self.rag.documents() if d["source"] == source), None)
+        if document is None:
             return (gr.Group(visible=False), gr.skip(), gr.skip(), None,
-                    f"**{plain(source)}** is no longer indexed.", *self.refreshed())
+                    f"**{plain(source)}** is no longer indexed.", *self.refreshed(), gr.skip(), gr.skip(), gr.skip())
+        if getattr(event, "open", False):
+            return (gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", gr.skip(), gr.skip(), gr.Group(visible=True),
+                    preview_html(self.rag, document), source)
         question = (f"Remove **{plain(source)}** from the index? Its passages can no longer be cited"
-                    + (", and the uploaded file is deleted." if self._uploaded(source) else "."))
-        return (gr.Group(visible=True), question, gr.Button(f"Remove {source}"), source, "", gr.skip(), gr.skip())
-
-    def _uploaded(self, source: str) -> bool:
-        return any(d["source"] == source and d["uploaded"] for d in self.rag.documents())
+                    + (", and the uploaded file is deleted." if document["uploaded"] else "."))
+        return (gr.Group(visible=True), question, gr.Button(f"Remove {source}"), source, "", gr.skip(), gr.skip(),
+                gr.skip(), gr.skip(), gr.skip())
 
     def remove(self, source: str | None) -> tuple:
         if not source:
@@ -112,16 +163,22 @@ class DocumentsTab:
         said = f'<ul role="status">{"".join(lines)}</ul>' if lines else ""
         return None, said, *self.refreshed()
 
-    def wire(self, demo: gr.Blocks, tab: gr.Tab) -> None:
+    def wire(self, demo: gr.Blocks, tab: gr.Tab, tabs: gr.Tabs, scope: gr.Dropdown) -> None:
+        """`scope`: the chat's document picker, which "Ask within this document" sets."""
         listing = dict(inputs=self.listed, outputs=[self.table, self.listed], api_visibility="private",
                        show_progress="hidden")
         demo.load(self.refreshed, **listing)
         tab.select(self.refreshed, **listing)
         self.timer.tick(self.refreshed, **listing)
-        confirm = [self.confirm, self.question, self.yes, self.pending, self.status, self.table, self.listed]
-        self.table.click(self.ask_to_remove, outputs=confirm, api_visibility="private")
+        row = [self.confirm, self.question, self.yes, self.pending, self.status, self.table, self.listed,
+               self.preview_group, self.preview, self.previewed]
+        self.table.click(self.on_row, outputs=row, api_visibility="private")
+        self.ask_within.click(lambda source: (gr.Tabs(selected="chat"),
+                                              gr.Dropdown(choices=self.rag.store.sources(), value=[source])),
+                              inputs=self.previewed, outputs=[tabs, scope], api_visibility="private")
         after = [self.confirm, self.pending, self.status, self.table, self.listed]
-        self.yes.click(self.remove, inputs=self.pending, outputs=after, api_visibility="private")
+        self.yes.click(self.remove, inputs=self.pending, outputs=after, api_visibility="private").then(
+            lambda: gr.Group(visible=False), outputs=self.preview_group, api_visibility="private")
         self.no.click(lambda: (gr.Group(visible=False), None, "Nothing was removed."),
                       outputs=[self.confirm, self.pending, self.status], api_visibility="private")
         self.files.upload(self.upload, inputs=self.files, outputs=[self.files, self.upload_status, self.table,
