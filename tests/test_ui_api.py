@@ -36,8 +36,8 @@ def test_the_chat_answers_a_follow_up_from_the_history_it_is_given(client, seed_
     first = client.predict(QUESTION, [], False, api_name="/chat")
     assert first == seed_rag.ask(QUESTION).to_dict() | {"timings_ms": first["timings_ms"]}
     history = [{"role": "user", "content": QUESTION}, {"role": "assistant", "content": first["answer"]}]
-    follow_up = client.predict("and the Mirage jets?", history, False, api_name="/chat")
-    assert follow_up["searched"] == f"{QUESTION} and the Mirage jets?"
+    follow_up = client.predict("and where were they trained?", history, False, api_name="/chat")
+    assert follow_up["searched"] == f"{QUESTION} and where were they trained?"
     assert follow_up["citations"] and not follow_up["abstained"]
 
 
