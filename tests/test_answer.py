@@ -319,7 +319,7 @@ def test_the_answerer_also_reads_the_top_documents_chunks_found_further_down_the
     class Ranking:
         store = SimpleNamespace(bf16=False)  # an fp32 index: no near tie to settle
 
-        def search(self, question, k, vector, cuts=()):
+        def search(self, question, k, vector, cuts=(), sources=None):
             return ranking[:k]
 
     hits, read = Answerer(Ranking(), None, Settings(top_k=5)).retrieve("What was it?", None, None)
@@ -338,7 +338,7 @@ def test_a_question_that_first_says_where_to_look_also_reads_what_its_asking_cla
         asked: list[str] = []
         store = SimpleNamespace(bf16=False)
 
-        def search(self, question, k, vector, cuts=()):
+        def search(self, question, k, vector, cuts=(), sources=None):
             return ranking[:k]
 
         def within(self, source, asked, question, n):

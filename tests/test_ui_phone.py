@@ -3,9 +3,12 @@ the question box is there on load, documents are cards whose actions stay on scr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import httpx
 import pytest
 
-from .ui_browser import screenshot
+from .ui_browser import screenshot, upload
 
 pytestmark = pytest.mark.server
 
@@ -38,17 +41,31 @@ def test_the_question_box_is_on_screen_on_load(served, phone):
     assert box["y"] + box["height"] <= PHONE["height"]
 
 
-def test_documents_are_cards_with_their_remove_button_on_screen(served, served_pdf, phone):
+@pytest.fixture
+def long_list(served, tmp_path) -> Iterator[None]:
+    """Four more documents, so that the list is longer than the screen."""
+    notes = [tmp_path / f"field-note-{n}.md" for n in range(4)]
+    for n, path in enumerate(notes):
+        path.write_text(f"# Field note {n}\n\nBadgers were seen at station {n}.\n")
+    upload(served, *notes)
+    yield
+    for path in notes:
+        httpx.delete(f"{served}/v1/documents/{path.name}", timeout=60)
+
+
+def test_documents_are_cards_with_their_remove_button_on_screen(served, served_pdf, long_list, phone):
     phone.goto(served)
     phone.get_by_role("tab", name="Documents").click()
     remove = phone.get_by_role("button", name=f"Remove {served_pdf}")
     remove.wait_for()
     box = remove.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
-    remove.click()
-    confirm = phone.locator("#confirm-yes")
+    first = phone.locator("#documents button.remove").first  # at the top: the confirmation comes after the list
+    first.click()
+    confirm = phone.locator("#confirm-no")
     confirm.wait_for()
     box = confirm.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
     screenshot(phone, "phone-confirm-remove")
+    confirm.click()

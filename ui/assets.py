@@ -98,6 +98,10 @@ CSS = """
   #documents td:first-child { font-weight: 600; overflow-wrap: anywhere; }
   #documents td[data-label] { display: inline-block; margin-right: 1em; }
   #documents td[data-label]::before { content: attr(data-label) ": "; opacity: .75; }
+  /* the remove confirmation is a sheet at the bottom of the screen, wherever the list was scrolled to */
+  #confirm-remove { position: fixed !important; left: 0; right: 0; bottom: 0; z-index: 50; margin: 0 !important;
+                    padding: .6em .8em; box-shadow: 0 -4px 16px rgba(0, 0, 0, .25); }
+  #confirm-remove button { white-space: normal; overflow-wrap: anywhere; }
 }
 """
 
