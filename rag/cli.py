@@ -80,10 +80,12 @@ source_option = click.option(
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (per question with --batch).")
 @click.option("--batch", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help='JSONL file of {"question": ...} lines, answered in one process.')
+@click.option("--per-document", type=click.IntRange(min=1), default=None, metavar="N",
+              help="At most N passages of one document: the best of each document, for questions across documents.")
 @source_option
 @index_option
-def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path | None, sources: tuple[str, ...],
-               index_dir: Path | None) -> None:
+def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path | None, per_document: int | None,
+               sources: tuple[str, ...], index_dir: Path | None) -> None:
     """Show the passages that best match QUESTION."""
     if (question is None) == (batch is None):
         raise click.UsageError("give either a QUESTION or --batch FILE")
@@ -91,10 +93,10 @@ def search_cmd(question: str | None, k: int | None, as_json: bool, batch: Path |
     scope = _scope(rag, sources)
     if batch:
         for q in _read_questions(batch):
-            click.echo(json.dumps({"question": q, "hits": [h.to_dict() for h in rag.search(q, k, scope)]},
-                                  ensure_ascii=False))
+            hits = rag.search(q, k, scope, per_document)
+            click.echo(json.dumps({"question": q, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
         return
-    hits = rag.search(question, k, scope)
+    hits = rag.search(question, k, scope, per_document)
     for hit in hits:
         if as_json:
             click.echo(json.dumps(hit.to_dict(), ensure_ascii=False))

@@ -6,6 +6,7 @@ what matters for rank 1. Dense catches paraphrases, BM25 catches names and numbe
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -67,12 +68,15 @@ class Retriever:
         return hits
 
     def search(self, question: str, k: int | None = None, vector: np.ndarray | None = None,
-               cuts: tuple[int, ...] | None = None, sources: frozenset[str] | None = None) -> list[Hit]:
+               cuts: tuple[int, ...] | None = None, sources: frozenset[str] | None = None,
+               per_document: int | None = None) -> list[Hit]:
         """`vector`: the question's embedding, when the caller needs it too and has computed it. On an
         index embedded in bf16, which chunk comes first and which make the top k (or the other `cuts`:
         ranks after which the caller cuts the list) are settled on exact vectors where bf16's rounding
         could swap two (`settle`). `sources`: search these documents only (both halves filter before
-        they rank, so a scoped question gets its k best of them)."""
+        they rank, so a scoped question gets its k best of them). `per_document`: at most this many hits
+        of one document, the next best of other documents taking the places (a question across
+        documents wants each one's evidence, not one document's k best)."""
         if not question.strip():
             raise ValueError("the question is empty")
         k = k or self.settings.top_k
@@ -86,10 +90,19 @@ class Retriever:
                  for i in dense.keys() | lexical.keys()}
         if self.store.bf16:
             self.settle(fused, dense, vector, {1, *(cuts or (k,))}, w)
-        best = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+        best = ranked[:k] if per_document is None else ranked
         chunks = self.store.chunks([i for i, _ in best])  # a chunk deleted since the lexicon was built is gone
-        return [Hit(rank, score, chunks[i], dense.get(i)) for rank, (i, score) in enumerate(
-            [(i, score) for i, score in best if i in chunks], 1)]
+        best = [(i, score) for i, score in best if i in chunks]
+        if per_document is not None:
+            taken: Counter[str] = Counter()
+            capped = []
+            for i, score in best:
+                taken[chunks[i].source] += 1
+                if taken[chunks[i].source] <= per_document:
+                    capped.append((i, score))
+            best = capped[:k]
+        return [Hit(rank, score, chunks[i], dense.get(i)) for rank, (i, score) in enumerate(best, 1)]
 
     def settle(self, scores: dict[str, float], cosines: dict[str, float], vector: np.ndarray, cuts: set[int],
                weight: float, chunks: Callable[[list[str]], dict[str, Chunk]] | None = None) -> set[str]:

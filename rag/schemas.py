@@ -46,6 +46,8 @@ class SearchRequest(BaseModel):
     question: Question
     k: K | None = None
     sources: Sources | None = None
+    per_document: int | None = Field(None, ge=1, le=50, description="At most this many hits of one document "
+                                                                     "(`rag search --per-document`).")
 
 
 # --- responses -----------------------------------------------------------------------------------

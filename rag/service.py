@@ -216,8 +216,9 @@ class Rag:
             self._publish_lexicon()
         return removed
 
-    def search(self, question: str, k: int | None = None, sources: list[str] | None = None) -> list[Hit]:
-        return self._current().retriever.search(question, k, sources=self.scope(sources))
+    def search(self, question: str, k: int | None = None, sources: list[str] | None = None,
+               per_document: int | None = None) -> list[Hit]:
+        return self._current().retriever.search(question, k, sources=self.scope(sources), per_document=per_document)
 
     def ask(self, question: str, history: list[dict] | None = None, *, use_llm: bool = False,
             k: int | None = None, on_token: Callable[[str], None] | None = None,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import httpx
@@ -127,3 +128,20 @@ def test_on_a_phone_the_document_picker_fits_the_screen_with_a_long_name_chosen(
     picker = page.locator("#scope").bounding_box()
     assert picker["x"] >= 0 and picker["x"] + picker["width"] <= 390
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+
+
+def test_per_document_caps_one_documents_hits_so_the_others_get_places(scoped_rag):
+    question = "What was counted, and how many?"
+    assert max(Counter(h.chunk.source for h in scoped_rag.search(question, 6)).values()) > 2
+    hits = scoped_rag.search(question, 6, per_document=2)
+    per_source = Counter(h.chunk.source for h in hits)
+    assert len(hits) == 6 and max(per_source.values()) <= 2 and len(per_source) == 3
+    assert [h.rank for h in hits] == list(range(1, 7))
+
+
+def test_the_cli_takes_per_document(scoped_rag):
+    index = str(scoped_rag.settings.index_dir)
+    out = subprocess.run([RAG, "search", OTTER_QUESTION, "--json", "-k", "4", "--per-document", "1", "--index", index],
+                         capture_output=True, text=True, timeout=300, check=True)
+    sources = [json.loads(line)["source"] for line in out.stdout.splitlines()]
+    assert len(sources) == len(set(sources)) == 3  # three documents, one hit each: fewer than k

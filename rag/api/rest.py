@@ -53,7 +53,7 @@ def router(rag: Rag) -> APIRouter:
     @v1.post("/search", tags=["answers"], responses=errors(400, 401, 409, 413))
     def search(body: schemas.SearchRequest) -> schemas.SearchResult:
         """The passages that best match a question, as `rag search --json` prints them."""
-        hits = rag.search(body.question, body.k, body.sources)
+        hits = rag.search(body.question, body.k, body.sources, body.per_document)
         return {"question": body.question, "hits": [h.to_dict() for h in hits]}
 
     @v1.get("/documents", tags=["documents"], responses=errors(401))
