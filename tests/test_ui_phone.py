@@ -69,3 +69,14 @@ def test_documents_are_cards_with_their_remove_button_on_screen(served, served_p
     assert 0 <= box["y"] and box["y"] + box["height"] <= PHONE["height"]
     screenshot(phone, "phone-confirm-remove")
     confirm.click()
+
+
+def test_a_documents_preview_fits_the_screen(served, served_pdf, phone):
+    phone.goto(served)
+    phone.get_by_role("tab", name="Documents").click()
+    phone.get_by_role("button", name=f"Open {served_pdf}").click()
+    phone.locator("#document-preview img").first.wait_for()
+    assert not pans_sideways(phone)
+    box = phone.locator("#ask-within").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    screenshot(phone, "phone-document-preview", full_page=True)
