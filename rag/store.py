@@ -467,9 +467,9 @@ class Store:
                 counts = {group: (n, updated) for group, n, updated in db.execute(chunks, (self._namespace,))}
             except sqlite3.OperationalError:  # no such table: nothing was ever indexed here
                 counts = {}
-            return [{"source": s, "pages": n, "chunks": counts.get(s, (0, None))[0], "root": root,
-                     "indexed": counts.get(s, (0, None))[1]} for s, n, root in
-                    db.execute("SELECT source, count(*), max(root) FROM pages GROUP BY source ORDER BY source")]
+            rows = db.execute("SELECT source, count(*), max(root) FROM pages GROUP BY source ORDER BY source")
+            return [{"source": s, "pages": n, "chunks": chunks, "root": root, "indexed": indexed}
+                    for (s, n, root), (chunks, indexed) in ((row, counts.get(row[0], (0, None))) for row in rows)]
 
     def chunk_ids(self, sources: Iterable[str]) -> list[str]:
         """The ids of every chunk of these sources, from the record manager's table."""

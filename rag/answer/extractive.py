@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -117,12 +117,17 @@ def read(question: str, ranked: list[Evidence], readings: dict[str, Reading]) ->
     readings.update(zip(unread, reader().read(question, unread)))
     if not top:
         return ranked
-    floor = min(readings[ev.text].logit for ev in top)
+    floor = unread_logit(readings[ev.text] for ev in top)
     rows = np.array([[ev.lexical, readings[ev.text].logit if i < READ else floor] for i, ev in enumerate(ranked)])
     scores = weights().fuser.logits(rows, FUSE_FEATURES)
     fused = [dataclasses.replace(ev, score=float(z), reading=readings[ev.text] if i < READ else None)
              for i, (ev, z) in enumerate(zip(ranked, scores))]
     return sorted(fused, key=lambda ev: -ev.score)
+
+
+def unread_logit(read: Iterable[Reading]) -> float:
+    """The reader's logit taken for a unit it did not read: that of the worst unit it read."""
+    return min((r.logit for r in read), default=0.0)
 
 
 def _named_share(question: str, hits: list[Hit]) -> dict[str, float]:
@@ -272,8 +277,7 @@ def abstention_inputs(q: Question, best: Evidence, logit: float, runner_up: floa
     """(the abstainer's row for the best evidence, a unit of `document` scored `logit` by the ranker,
     the runner-up `runner_up`; the veto that refuses it regardless, if any)."""
     unnamed = unnamed_terms(q.text, document)
-    reading = best.reading.logit if best.reading else min((ev.reading.logit for ev in candidates if ev.reading),
-                                                           default=0.0)  # as `read` takes an unread unit
+    reading = best.reading.logit if best.reading else unread_logit(ev.reading for ev in candidates if ev.reading)
     row = abstain_row(q, best.row, logit, runner_up, best.text, best.context, best.chunk.text, len(unnamed), reading)
     named = max(ev.row[DOCUMENT_NAMED] for ev in candidates)
     return row, vetoed(q, best, unnamed, named)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
-import math
 import re
 import time
 from collections.abc import Callable
@@ -108,8 +107,8 @@ class Answerer:
         if ranked and answer_type(asked) != YESNO:
             answer.short_answer = short_answer(answer, ranked[0])
         if answer.citations:
-            read = {(ev.chunk.source, ev.chunk.page, ev.start, ev.end): ev.reading.logit for ev in ranked if ev.reading}
-            answer = with_strengths(answer, asked, read)
+            readings = {(ev.chunk.source, ev.chunk.page, ev.start, ev.end): ev.reading for ev in ranked if ev.reading}
+            answer = with_strengths(answer, asked, readings)
         done = time.perf_counter()
         # The stages answer the standalone question searched; the user sees their own words back.
         answer.question, answer.searched, answer.warnings = question, searched, warnings
@@ -241,7 +240,7 @@ class Answerer:
         vector = self.embedder.encode([searched])[0]
         ranked = self.rank(searched, vector, self.retrieve(searched, None, vector, sources)[1], asked)
         best = ranked[0].reading if ranked else None
-        return 0.0 if best is None else 1.0 / (1.0 + math.exp(-best.logit))
+        return 0.0 if best is None else best.probability
 
     def _extractive(self, question: str, asked: str, ranked: list[Evidence], name: str) -> Answer:
         if not ranked:

@@ -10,6 +10,7 @@ ruled), which is what carried to articles nobody tuned for. It runs on ONNX Runt
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +28,10 @@ class Reading:
     logit: float
     start: int
     end: int
+
+    @property
+    def probability(self) -> float:
+        return 1.0 / (1.0 + math.exp(-self.logit))
 
 
 def best_spans(start: np.ndarray, end: np.ndarray, unit: np.ndarray, longest: int) -> list[tuple[int, int]]:

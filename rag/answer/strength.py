@@ -8,9 +8,8 @@ reading the lexical ranker's 4 best): when the answer's unit had P < 0.2 it held
 from __future__ import annotations
 
 import dataclasses
-import math
 
-from rag.answer.reader import reader
+from rag.answer.reader import Reading, reader
 from rag.types import Answer
 
 STRONG = 0.9
@@ -30,13 +29,13 @@ def weak(answer: Answer) -> bool:
     return bool(known) and max(known) < WEAK
 
 
-def with_strengths(answer: Answer, question: str, read: dict[tuple, float]) -> Answer:
-    """The answer with each citation's strength: from `read` ((source, page, start, end) -> the
-    reader's logit, for the units it already read) or read now (an LLM's spans, a widened unit)."""
+def with_strengths(answer: Answer, question: str, read: dict[tuple, Reading]) -> Answer:
+    """The answer with each citation's strength: from `read` ((source, page, start, end) -> what the
+    reader made of that unit, for the units it already read) or read now (an LLM's spans)."""
     keys = [(c.source, c.page, c.start, c.end) for c in answer.citations]
     unread = [c.text for c, key in zip(answer.citations, keys) if key not in read]
     fresh = iter(reader().read(question, unread)) if unread else iter(())
-    logits = [read[key] if key in read else next(fresh).logit for key in keys]
-    answer.citations = [dataclasses.replace(c, strength=round(1.0 / (1.0 + math.exp(-z)), 4))
-                        for c, z in zip(answer.citations, logits)]
+    readings = [read[key] if key in read else next(fresh) for key in keys]
+    answer.citations = [dataclasses.replace(c, strength=round(r.probability, 4))
+                        for c, r in zip(answer.citations, readings)]
     return answer
