@@ -79,6 +79,21 @@ def passages(hits: list[Hit], read: list[Hit], ranked: list[Evidence]) -> list[H
     return [dataclasses.replace(hit, rank=rank) for rank, hit in enumerate(chosen.values(), 1)]
 
 
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """One search and its ranked units, as `Answerer.ask` makes them."""
+
+    hits: list[Hit]
+    read: list[Hit]
+    ranked: list[Evidence]
+
+    @property
+    def strength(self) -> float:
+        """The reader's probability that the best unit answers the question (0 when none was read)."""
+        best = self.ranked[0].reading if self.ranked else None
+        return 0.0 if best is None else best.probability
+
+
 class Answerer:
     def __init__(self, retriever: Retriever, embedder: Embedder, settings: Settings) -> None:
         self.retriever, self.embedder, self.settings = retriever, embedder, settings
@@ -95,11 +110,15 @@ class Answerer:
         history = history or []
         started = time.perf_counter()
         warnings: list[str] = []
-        searched, asked = self._condense(question, history, use_llm, warnings, sources)
-        vector = self.embedder.encode([searched])[0]
-        hits, read = self.retrieve(searched, k, vector, sources)
-        retrieved = time.perf_counter()
-        ranked = self.rank(searched, vector, read, asked)
+        searched, asked, found = self._condense(question, history, use_llm, warnings, k, sources)
+        if found is None:
+            vector = self.embedder.encode([searched])[0]
+            hits, read = self.retrieve(searched, k, vector, sources)
+            retrieved = time.perf_counter()
+            ranked = self.rank(searched, vector, read, asked)
+        else:  # the follow-up was already searched both ways to choose: that search is the answer's
+            hits, read, ranked = found.hits, found.read, found.ranked
+            retrieved = time.perf_counter()
         if use_llm:
             answer = self._llm_answer(searched, asked, passages(hits, read, ranked), ranked, warnings, on_token)
         else:
@@ -209,8 +228,9 @@ class Answerer:
         return span if chunk is span.chunk else Span(chunk, start, end, span.score)
 
     def _condense(self, question: str, history: list[dict], use_llm: bool, warnings: list[str],
-                  sources: frozenset[str] | None = None) -> tuple[str, str]:
-        """(what to search, what the answer must cover). A follow-up glued to the previous question
+                  k: int | None = None, sources: frozenset[str] | None = None) -> tuple[str, str, Found | None]:
+        """(what to search, what the answer must cover, that search when it was made here to choose).
+        A follow-up glued to the previous question
         is searched whole, but the answer is the sentence that covers the follow-up's own words:
         "… Mirage jets? and when will the pilots be ready?" wants the pilots sentence. On the dev half
         of bench/data/followups.jsonl this beat searching the follow-up alone (seed 7/7 either way,
@@ -221,26 +241,25 @@ class Answerer:
         gluing finds stronger evidence: the reader's probability for the best unit searching it
         glued beats searching it as typed by more than GLUE_MARGIN."""
         if not history:
-            return question, question
+            return question, question, None
         if use_llm:
             try:
                 standalone = self.llm.condense(question, history) or question
-                return standalone, standalone
+                return standalone, standalone, None
             except llm_errors() as e:
                 warnings.append(f"LLM unavailable for condensing the follow-up ({type(e).__name__})")
         glued = condense_plainly(question, history)
         if glued == question or len(content_terms(question)) < OWN_TERMS:
-            return glued, question
-        if self._strength(glued, question, sources) - self._strength(question, question, sources) <= GLUE_MARGIN:
-            return question, question
-        return glued, question
+            return glued, question, None
+        together, alone = self._find(glued, question, k, sources), self._find(question, question, k, sources)
+        if together.strength - alone.strength <= GLUE_MARGIN:
+            return question, question, alone
+        return glued, question, together
 
-    def _strength(self, searched: str, asked: str, sources: frozenset[str] | None) -> float:
-        """The reader's probability that the best unit found for `searched` answers `asked`."""
+    def _find(self, searched: str, asked: str, k: int | None, sources: frozenset[str] | None) -> Found:
         vector = self.embedder.encode([searched])[0]
-        ranked = self.rank(searched, vector, self.retrieve(searched, None, vector, sources)[1], asked)
-        best = ranked[0].reading if ranked else None
-        return 0.0 if best is None else best.probability
+        hits, read = self.retrieve(searched, k, vector, sources)
+        return Found(hits, read, self.rank(searched, vector, read, asked))
 
     def _extractive(self, question: str, asked: str, ranked: list[Evidence], name: str) -> Answer:
         if not ranked:
