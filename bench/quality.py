@@ -20,6 +20,13 @@ the dev halves only; the test halves are what the README reports.
              14 to 1).
   standalone bench/data/standalone.jsonl: conversations whose follow-ups need no earlier turn, asked
              the same way; `searched_as_typed` is what counts (issue 27: >= 95%).
+  lookalike  bench/data/lookalike_qa.jsonl over ../shared/data/pdfs (the same index as pdf): questions
+             that name their document by its subject among look-alikes (20 NTSB forms, 20 trial
+             protocols, 9 agency plans), and questions across 2-5 documents with gold per document;
+             its own "half" field, by document, as pdf_qa.jsonl's. Reported: document_at_1/at_5 (the
+             asked document first / among the top 5 hits' documents), figure_in_answer, and for the
+             cross-document questions cross_documents_cited (the share of the documents asked about
+             that the answer cites) and cross_gold_per_document (... whose own gold the answer holds).
 
 Indexes are kept in --work between runs (re-indexing an unchanged folder only checks it).
 --scoring lexical|reader answers with one of the two scores the extractive answerer fuses (the
@@ -37,6 +44,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import re
 import statistics
 import sys
 import time
@@ -76,8 +84,9 @@ class Case:
 
     item: Item
     half: str
-    kind: str = ""          # pdf: table | prose | unanswerable
+    kind: str = ""          # pdf: table | prose | unanswerable; lookalike: also figure | cross
     source: str = ""        # pdf: the document the question is about
+    documents: list[dict] = dataclasses.field(default_factory=list)  # lookalike cross: {source, answers, page}
 
 
 @dataclass
@@ -104,6 +113,12 @@ def pdf_cases(path: Path) -> list[Case]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [Case(item, row["half"], row.get("kind", ""), row.get("source") or "")
             for item, row in zip(load_jsonl(path), rows, strict=True)]
+
+
+def lookalike_cases(path: Path) -> list[Case]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Case(Item(r["question"], r["answers"], r["answerable"], r.get("source")), r["half"], r["kind"],
+                 r.get("source") or "", r.get("documents", [])) for r in rows]
 
 
 def pdf_halves(path: Path) -> dict[str, str]:
@@ -180,6 +195,40 @@ def pdf_extra(rag: Rag, cases: list[Case], results: list[dict]) -> dict:
                                            for c, page in zip(cited, pages))}
 
 
+def lookalike_extra(rag: Rag, cases: list[Case], results: list[dict]) -> dict:
+    """Whether the question finds the document it names among look-alikes (its single-document
+    questions), a reported figure in the answer, and how much of each document a question across
+    documents asks about its answer cites, and the running lines (headers, footers) cited."""
+    single = [c for c in cases if c.kind != "cross"]
+    ranked = [list(dict.fromkeys(h.chunk.source for h in rag.search(c.item.question, 5))) for c in single]
+    figure = [r for c, r in zip(cases, results) if c.kind == "figure"]
+    cross = [(c, r) for c, r in zip(cases, results) if c.kind == "cross"]
+    cited_docs = [{x["source"] for x in r["citations"]} for _, r in cross]
+    cited = [x for r in results for x in r["citations"]]
+    return {"document_at_1": _share([bool(r) and r[0] == c.source for c, r in zip(single, ranked)]),
+            "document_at_5": _share([c.source in r for c, r in zip(single, ranked)]),
+            "figure_in_answer": f"{sum(r['metrics']['gold_in_answer'] for r in figure)}/{len(figure)}",
+            "cross_documents_cited": _share([d["source"] in docs for (c, _), docs in zip(cross, cited_docs)
+                                             for d in c.documents]),
+            "cross_gold_per_document": _share([contains_answer(r["answer"], d["answers"]) for c, r in cross
+                                               for d in c.documents]),
+            "cited_running_lines": sum(running_line(rag, x["source"], x["text"]) for x in cited)}
+
+
+def running_line(rag: Rag, source: str, text: str) -> bool:
+    """A cited span that is a line repeated on most of its document's pages (3 or more), digits aside:
+    a running header or footer ("Apple Inc. | Q3 2023 Form 10-Q | 12")."""
+    key = _digitless(text)
+    pages = rag.store.page_texts(source)
+    if len(pages) < 3 or not key:
+        return False
+    return sum(key in {_digitless(line) for line in page.splitlines()} for page in pages) * 2 > len(pages)
+
+
+def _digitless(text: str) -> str:
+    return " ".join(re.sub(r"\d+", "#", text).split()).casefold()
+
+
 def cut_at_line_break(page: str, start: int, end: int) -> bool:
     """A prose span that ends without closing its sentence where the page breaks the line and goes on in
     lower case ("… ensure participants are" / "comfortable.")."""
@@ -227,7 +276,8 @@ def _share(flags: list[bool]) -> float | None:
 SHOWN = ["questions", "follow_ups", "searched_as_typed", "right", "wrong_refusals", "unanswerable_refused", "answer_recall_at_1",
          "answer_recall_at_k", "gold_in_answer", "exact_match", "f1", "answer_words_median", "unanswerable_abstained",
          "answerable_refused", "citation_validity", "citation_recall", "citation_precision",
-         "gold_in_hits", "gold_in_llm_passages", "table_gold_in_answer", "document_at_1", "citations", "cited_headings", "cited_cut_at_line_break",
+         "gold_in_hits", "gold_in_llm_passages", "table_gold_in_answer", "document_at_1", "document_at_5",
+         "figure_in_answer", "cross_documents_cited", "cross_gold_per_document", "cited_running_lines", "citations", "cited_headings", "cited_cut_at_line_break",
          "latency_total_p50"]
 
 
@@ -266,7 +316,7 @@ def set_arguments(parser: argparse.ArgumentParser, sets: str, work: str) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    set_arguments(parser, "squad,seed,pdf,followups,standalone", "/tmp/rag-quality")
+    set_arguments(parser, "squad,seed,pdf,lookalike,followups,standalone", "/tmp/rag-quality")
     parser.add_argument("--judge", default="embedding")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--llm-url", help="answer with this OpenAI-compatible LLM (…/v1) instead")
@@ -294,11 +344,14 @@ def main() -> None:
         embedder = seed_rag.embedder
     if "seed" in wanted:
         figures["seed"] = measure(seed_rag, seed_cases(ROOT / "tests/data/seed_qa.jsonl"), None, use_llm, args.judge)
-    if wanted & {"pdf", "followups", "standalone"} and args.pdfs.is_dir():
+    if wanted & {"pdf", "lookalike", "followups", "standalone"} and args.pdfs.is_dir():
         pdf_rag = indexed(args.work, "pdf", args.pdfs, embedder, llm)
         embedder = pdf_rag.embedder
     if "pdf" in wanted and pdf_rag and pdf_set.is_file():
         figures["pdf"] = measure(pdf_rag, pdf_cases(pdf_set), pdf_extra, use_llm, args.judge)
+    if "lookalike" in wanted and pdf_rag:
+        figures["lookalike"] = measure(pdf_rag, lookalike_cases(ROOT / "bench/data/lookalike_qa.jsonl"),
+                                       lookalike_extra, use_llm, args.judge)
     for name in ("followups", "standalone"):
         if name not in wanted:
             continue

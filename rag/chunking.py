@@ -7,6 +7,7 @@ import re
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from rag.cards import HEADING, document_name
 from rag.types import Chunk, Page
 
 # Paragraphs, then lines, then sentence ends, then clauses, then words: chunks end on the
@@ -15,8 +16,6 @@ NON_BLANK = re.compile(r"\S")
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
-ID_LIKE = re.compile(r"(?=\w*\d)(?=\w*[a-zA-Z])\w{8,}|\d{5,}")  # hashes, uuids, long serials
-HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)  # Markdown
 
 
 def chunk_id(source: str, page: int | None, start: int, text: str, context: str = "") -> str:
@@ -26,23 +25,10 @@ def chunk_id(source: str, page: int | None, start: int, text: str, context: str 
     return hashlib.sha256(key).hexdigest()[:32]
 
 
-def document_name(page: Page) -> str:
-    """What names the document: its path without the extension, folders included ("filings/apple/
-    2023-q2 10-Q.pdf" -> "filings apple 2023 q2 10 Q"), then its own title if it has one. Questions name
-    a document by company, period or subject, which most of its chunks never repeat."""
-    words = re.sub(r"[\W_]+", " ", page.source.rsplit(".", 1)[0]).split()
-    name = " ".join(w for w in words if not ID_LIKE.fullmatch(w))
-    if not re.search(r"[^\W\d_]{3}", name):  # "000 3f9a…": a download's or an upload's name says nothing
-        name = ""
-    title = " ".join((page.title or "").split())
-    if not name:
-        return title
-    return f"{name}: {title}" if title and title.lower() not in name.lower() else name
-
-
-def contexts(page: Page, starts: list[int]) -> list[str]:
-    """Each chunk's context: the document's name, then the nearest heading above the chunk."""
-    name = document_name(page)
+def contexts(page: Page, starts: list[int], name: str | None = None) -> list[str]:
+    """Each chunk's context: the document's name (its card's label, rag.cards, when given), then the
+    nearest heading above the chunk."""
+    name = document_name(page) if name is None else name
     headings = [(m.start(), m.group(1).strip()) for m in HEADING.finditer(page.text)]
     out = []
     for start in starts:
@@ -77,12 +63,13 @@ def make_splitter(chunk_size: int, chunk_overlap: int) -> RecursiveCharacterText
     )
 
 
-def split(page: Page, splitter: RecursiveCharacterTextSplitter) -> list[Chunk]:
-    """Chunks in document order, each at the place the splitter took it from."""
+def split(page: Page, splitter: RecursiveCharacterTextSplitter, name: str | None = None) -> list[Chunk]:
+    """Chunks in document order, each at the place the splitter took it from. `name`: what names the
+    document in each chunk's context (default: `document_name`)."""
     pieces = splitter.split_text(page.text)
     starts = _locate(page.text, pieces, splitter._chunk_overlap)
     return [Chunk(chunk_id(page.source, page.page, s, p, c), page.source, page.page, s, s + len(p), p, c)
-            for s, p, c in zip(starts, pieces, contexts(page, starts), strict=True)]
+            for s, p, c in zip(starts, pieces, contexts(page, starts, name), strict=True)]
 
 
 def _locate(text: str, pieces: list[str], overlap: int) -> list[int]:

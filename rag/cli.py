@@ -74,6 +74,23 @@ source_option = click.option(
          "A pattern that matches nothing exits with 2.")
 
 
+@cli.command("documents")
+@click.option("--json", "as_json", is_flag=True, help='The {"documents": [...]} object GET /v1/documents returns.')
+@index_option
+def documents_cmd(as_json: bool, index_dir: Path | None) -> None:
+    """List the indexed documents with what each one says it is: title, date and other names."""
+    documents = _rag(index_dir).documents()
+    if as_json:
+        click.echo(json.dumps({"documents": documents}, ensure_ascii=False))
+        return
+    for d in documents:
+        facts = f"{d['type'] or '?'}, {d['pages']} page(s), {d['chunks']} passage(s)" + (f", dated {d['date']}" if d["date"] else "")
+        click.echo(f"{d['source']}  ({facts})")
+        for label, value in (("title", d["title"]), ("names", "; ".join(d["names"]))):
+            if value:
+                click.echo(f"   {label}: {value}")
+
+
 @cli.command("search")
 @click.argument("question", required=False)
 @click.option("-k", "k", type=click.IntRange(min=1), default=None, help="Number of hits (default 5).")

@@ -24,6 +24,7 @@ from langchain_core.documents import Document
 from langchain_core.indexing import index
 from tqdm import tqdm
 
+from rag.cards import make_card
 from rag.chunking import make_splitter, split
 from rag.config import Settings
 from rag.errors import LoadError, LoadWarning
@@ -84,9 +85,10 @@ def index_paths(paths: list[Path], settings: Settings, store: Store, *, prune: b
                 continue
             report.warnings += [w.message for w in caught if isinstance(w.message, LoadWarning)]
             report.files += 1
-            store.put_pages(root_key, pages)
+            card = make_card(pages)
+            store.put_pages(root_key, pages, card)
             for page in pages:
-                for chunk in split(page, splitter):
+                for chunk in split(page, splitter, card.label):
                     yield chunk_to_document(chunk)
 
     with _read_ahead(documents, BATCH) as chunks:
@@ -99,6 +101,7 @@ def index_paths(paths: list[Path], settings: Settings, store: Store, *, prune: b
                 report.deleted += store.delete_source(source)
                 report.removed_sources.append(source)
     store.sync_sentence_vectors(progress)
+    store.sync_card_vectors()
     return report
 
 

@@ -49,6 +49,7 @@ class Lexicon:
     bm25: object        # bm25s.BM25
     terms: np.ndarray   # content terms, sorted, for binary search
     df: np.ndarray      # chunks that contain terms[i]
+    docs: np.ndarray    # each chunk's source (bytes), in BM25's order: a hit's document without reading it
 
     def __post_init__(self) -> None:
         self._stemmer = _stemmer()
@@ -64,15 +65,17 @@ class Lexicon:
         counts = Counter(t for c in chunks for t in content_terms(c.text) if len(t) <= MAX_TERM)
         terms = np.array(sorted(counts), dtype=f"U{MAX_TERM}")
         return cls(stamp, np.array([c.id for c in chunks], dtype="S"), bm25, terms,
-                   np.array([counts[t] for t in terms.tolist()], dtype=np.int32))
+                   np.array([counts[t] for t in terms.tolist()], dtype=np.int32),
+                   np.array([c.source.encode() for c in chunks], dtype="S"))
 
     # --- queries --------------------------------------------------------------------------
     def __len__(self) -> int:
         return len(self.ids)
 
-    def search(self, question: str, n: int, allowed: np.ndarray | None = None) -> dict[str, float]:
+    def search(self, question: str, n: int, allowed: np.ndarray | None = None,
+               sources: dict[str, str] | None = None) -> dict[str, float]:
         """Chunk id -> BM25 score, for the top n with a positive score (among the `allowed` chunks: a
-        mask in BM25's order). The top n are picked among the chunks that score at all: bm25s's
+        mask in BM25's order); `sources`, when given, gets each hit's source. The top n are picked among the chunks that score at all: bm25s's
         retrieve() selects over every score, most of them zero, and selecting among that many equal
         values took 62 ms at 1M chunks (computing them, under 1 ms)."""
         tokens = tokenize([question], self._stemmer)
@@ -84,6 +87,8 @@ class Lexicon:
         scoring = np.flatnonzero(scores > 0)
         if len(scoring) > n:
             scoring = scoring[np.argpartition(scores[scoring], -n)[-n:]]
+        if sources is not None:
+            sources |= {self.ids[i].decode(): self.docs[i].decode() for i in scoring}
         return {self.ids[i].decode(): float(scores[i]) for i in scoring}
 
     def _idf(self, term: str) -> float:
@@ -104,6 +109,7 @@ class Lexicon:
         np.save(build / "ids.npy", self.ids)
         np.save(build / "terms.npy", self.terms)
         np.save(build / "df.npy", self.df)
+        np.save(build / "docs.npy", self.docs)
         _write_atomically(build / "stamp", self.stamp)
         _write_atomically(root / "CURRENT", build.name)
         for old in root.glob("build-*"):
@@ -126,11 +132,12 @@ class Lexicon:
 
         name = current_build(index_dir)
         build = index_dir / FOLDER / name if name else None
-        if build is None or not build.is_dir():
+        if build is None or not (build / "docs.npy").is_file():
             return None
         bm25 = bm25s.BM25.load(str(build / "bm25"), mmap=True, show_progress=False)
         return cls((build / "stamp").read_text(), np.load(build / "ids.npy", mmap_mode="r"), bm25,
-                   np.load(build / "terms.npy", mmap_mode="r"), np.load(build / "df.npy", mmap_mode="r"))
+                   np.load(build / "terms.npy", mmap_mode="r"), np.load(build / "df.npy", mmap_mode="r"),
+                   np.load(build / "docs.npy", mmap_mode="r"))
 
 
 def current_build(index_dir: Path) -> str | None:

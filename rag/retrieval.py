@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
+from rag.answer.qtypes import asks_across
+from rag.cards import CardIndex
 from rag.config import Settings
 from rag.embeddings import BF16_CHUNK_NOISE, Embedder
 from rag.errors import IndexNotFoundError
@@ -19,6 +21,11 @@ from rag.lexicon import Lexicon
 from rag.store import Store
 from rag.types import Chunk, Hit
 
+CARD_WEIGHT = 0.3  # weight of how well the question names a chunk's document (its card), beside the chunk's own score
+ACROSS_NEAR = 0.3  # a question across documents is about those whose cards it names this close to the best
+NAMED_NEAR = 0.1  # ... and one that does not say it asks across documents, this close
+ACROSS_DOCUMENTS = 5  # ... at most this many
+ACROSS_PER_DOCUMENT = 2  # hits of one document at most in a search across documents
 MAX_EXACT = 8  # chunks a question may settle on exact vectors (~25 ms each); beyond, bf16 stands
 SPARE = 3  # chunks looked at beyond the n nearest of a document, for a near tie at the cut to settle
 
@@ -35,13 +42,53 @@ class Retriever:
         self.idf = lexicon.idf
         self.allowed = lru_cache(maxsize=64)(self._allowed)  # a chat keeps asking within the same documents
 
-    def lexical(self, question: str, n: int, sources: frozenset[str] | None = None) -> dict[str, float]:
-        """Chunk id -> BM25 score, for the top n with a positive score (of `sources`' chunks only)."""
-        return self.lexicon.search(question, n, None if sources is None else self.allowed(sources))
+    def lexical(self, question: str, n: int, sources: frozenset[str] | None = None,
+                found_in: dict[str, str] | None = None) -> dict[str, float]:
+        """Chunk id -> BM25 score, for the top n with a positive score (of `sources`' chunks only);
+        `found_in` gets each hit's document."""
+        return self.lexicon.search(question, n, None if sources is None else self.allowed(sources), found_in)
 
-    def dense(self, vector: np.ndarray, n: int, sources: frozenset[str] | None = None) -> dict[str, float]:
-        """Chunk id -> cosine similarity, for the top n (of `sources`' chunks only)."""
-        return dict(self.store.dense_search(vector.tolist(), min(n, len(self.lexicon)), sources))
+    def dense(self, vector: np.ndarray, n: int, sources: frozenset[str] | None = None,
+              found_in: dict[str, str] | None = None) -> dict[str, float]:
+        """Chunk id -> cosine similarity, for the top n (of `sources`' chunks only); `found_in` gets
+        each hit's document."""
+        hits = self.store.dense_search(vector.tolist(), min(n, len(self.lexicon)), sources)
+        if found_in is not None:
+            found_in |= {i: source for i, _, source in hits}
+        return {i: cosine for i, cosine, _ in hits}
+
+    @cached_property
+    def cards(self) -> CardIndex:
+        return CardIndex(self.store.cards(), self.settings.dense_weight)
+
+    def named(self, question: str, vector: np.ndarray, sources: frozenset[str] | None = None) -> dict[str, float]:
+        """Document -> how well the question names it, by its card (rag.cards.CardIndex); of `sources` only."""
+        scores = self.cards.scores(question, vector)
+        return scores if sources is None else {s: v for s, v in scores.items() if s in sources}
+
+    def repeated(self, source: str) -> frozenset[str]:
+        """The lines that recur on the document's pages (rag.cards.repeated_lines): never cited."""
+        card = self.cards.cards.get(source)
+        return card.repeated if card else frozenset()
+
+    def documents_named(self, question: str, vector: np.ndarray, sources: frozenset[str] | None = None) -> list[str]:
+        """The documents a question about several of them names, oldest first by their cards' dates
+        ([] when it names fewer than two): those whose cards together cover its names
+        (rag.cards.CardIndex.covering), each after the first within NAMED_NEAR of the best card's
+        score; when it asks across documents in so many words (rag.answer.qtypes.asks_across), within
+        ACROSS_NEAR, and with the dated ones whose cards name the same as one of them ("across Amazon's
+        quarters"; undated, they are parts of one work, like an article's paragraphs)."""
+        named = self.named(question, vector, sources)
+        if not named:
+            return []
+        chosen, alike = self.cards.covering(question, named)
+        best, across = max(named.values()), asks_across(question)
+        near = ACROSS_NEAR if across else NAMED_NEAR
+        documents = chosen[:1] + [s for s in chosen[1:] if named[s] >= best - near]
+        documents += [s for s in alike if self.cards.cards[s].date] if across else []
+        if len(documents) < 2:
+            return []
+        return sorted(documents[:ACROSS_DOCUMENTS], key=lambda s: (self.cards.cards[s].date or "9999", -named[s]))
 
     def _allowed(self, sources: frozenset[str]) -> np.ndarray:
         """The lexicon's mask of these sources' chunks."""
@@ -76,18 +123,27 @@ class Retriever:
         could swap two (`settle`). `sources`: search these documents only (both halves filter before
         they rank, so a scoped question gets its k best of them). `per_document`: at most this many hits
         of one document, the next best of other documents taking the places (a question across
-        documents wants each one's evidence, not one document's k best)."""
+        documents wants each one's evidence, not one document's k best). The question's match with each
+        document's card adds to its chunks' scores (CARD_WEIGHT), and when it asks for the latest or
+        earliest of the documents it names, the others are passed over (rag.cards.CardIndex). A question
+        that asks across
+        documents (rag.answer.qtypes.asks_across) gets ACROSS_PER_DOCUMENT unless the caller says."""
         if not question.strip():
             raise ValueError("the question is empty")
+        if per_document is None and asks_across(question):
+            per_document = ACROSS_PER_DOCUMENT
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
         vector = self.embedder.encode([question])[0] if vector is None else vector
-        dense, lexical = self.dense(vector, n, sources), self.lexical(question, n, sources)
+        found_in: dict[str, str] = {}
+        dense, lexical = self.dense(vector, n, sources, found_in), self.lexical(question, n, sources, found_in)
         floor = min(dense.values(), default=0.0)  # a chunk outside the dense top n is at most this close
         top_bm25 = max(lexical.values(), default=0.0) or 1.0
-        w = self.settings.dense_weight
+        w, named = self.settings.dense_weight, self.named(question, vector)
+        passed_over = self.cards.passed_over(question, named)
         fused = {i: w * dense.get(i, floor) + (1 - w) * lexical.get(i, 0.0) / top_bm25
-                 for i in dense.keys() | lexical.keys()}
+                 + CARD_WEIGHT * named.get(found_in.get(i, ""), 0.0) for i in dense.keys() | lexical.keys()
+                 if found_in.get(i) not in passed_over}
         if self.store.bf16:
             self.settle(fused, dense, vector, {1, *(cuts or (k,))}, w)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))

@@ -123,6 +123,12 @@ class Document(Open):
     type: str = Field(description="The file's extension, lower case: pdf, docx, html, md, txt, …")
     size: int | None = Field(description="The file's size in bytes; null once the file is gone.")
     indexed: str | None = Field(description="When it was last indexed (ISO 8601, UTC).")
+    title: str = Field("", description="What the document calls itself: a PDF's title block (its largest type on the "
+                                       "first page), metadata or running header; an HTML <title>; a first heading.")
+    names: list[str] = Field([], description="Other names its first page gives it or its subject: a name beside its "
+                                             "short form, a trading symbol, a form's identifying fields.")
+    dates: list[str] = Field([], description="The dates its first page states (ISO 8601), in order.")
+    date: str | None = Field(None, description="The document's date: the first of `dates` (a date in the title first).")
 
 
 class Documents(Open):

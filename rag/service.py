@@ -173,12 +173,13 @@ class Rag:
 
     def documents(self) -> list[dict]:
         """What is indexed: source, pages, chunks, whether it was uploaded (API/UI) or indexed from a
-        folder, its type, its file's size (None once the file is gone) and when it was last indexed."""
+        folder, its type, its file's size (None once the file is gone), when it was last indexed, and
+        what its card says it is (title, names, dates; date: the first of them, rag.cards)."""
         uploads = str(self.settings.uploads.resolve())
         return [{"source": d["source"], "pages": d["pages"], "chunks": d["chunks"], "uploaded": d["root"] == uploads,
                  "type": Path(d["source"]).suffix.lstrip(".").lower(), "size": _size(Path(d["root"]) / d["source"]),
                  "indexed": None if d["indexed"] is None else
-                 datetime.fromtimestamp(d["indexed"], timezone.utc).isoformat(timespec="seconds")}
+                 datetime.fromtimestamp(d["indexed"], timezone.utc).isoformat(timespec="seconds")} | d["card"]
                 for d in self.store.documents()]
 
     def passages(self, source: str) -> list[Chunk]:

@@ -20,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from rag.answer.text import sentence_spans
+from rag.cards import Card, card_from_dict, stored
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.types import Chunk, Page
@@ -39,9 +40,12 @@ CREATE TABLE IF NOT EXISTS pages (source VARCHAR NOT NULL, page INTEGER NOT NULL
                                   text TEXT NOT NULL, PRIMARY KEY (source, page));
 CREATE TABLE IF NOT EXISTS sentence_vectors (chunk_id VARCHAR NOT NULL PRIMARY KEY, vectors BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS cards (source VARCHAR NOT NULL PRIMARY KEY, card TEXT NOT NULL, vector BLOB);
 CREATE TABLE IF NOT EXISTS exact_vectors (chunk_id VARCHAR NOT NULL PRIMARY KEY, chunk BLOB NOT NULL,
                                           sentences BLOB NOT NULL);
 """
+# cards: each source's document card (rag.cards, as JSON) and the embedding of its label (NULL until
+# sync_card_vectors, which runs after the chunks are embedded), which questions are matched against.
 # meta 'bf16' = '1': some vectors of this index were embedded in bf16 (a writer sets it, none clears it;
 # a new index folder starts without it). Its answers then settle close decisions on exact vectors, which
 # are kept in exact_vectors once computed (by whichever process asked), so each chunk costs its ~30 ms
@@ -306,12 +310,13 @@ class Store:
                 return out
 
     def dense_search(self, embedding: list[float], n: int, sources: frozenset[str] | None = None
-                     ) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity), best first, of the chunks of `sources` (None: all); n must
-        not exceed count(). Chroma filters inside its search, so a scoped question gets n of its own."""
+                     ) -> list[tuple[str, float, str]]:
+        """(chunk id, cosine similarity, source), best first, of the chunks of `sources` (None: all); n
+        must not exceed count(). Chroma filters inside its search, so a scoped question gets n of its own."""
         where = None if sources is None else {"source": {"$in": sorted(sources)}}
-        got = self.collection.query(query_embeddings=[embedding], n_results=n, where=where, include=["distances"])
-        return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
+        got = self.collection.query(query_embeddings=[embedding], n_results=n, where=where,
+                                    include=["distances", "metadatas"])
+        return [(i, 1.0 - d, m["source"]) for i, d, m in zip(got["ids"][0], got["distances"][0], got["metadatas"][0])]
 
     def nearest_in(self, source: str, embedding: list[float], n: int) -> list[tuple[Chunk, np.ndarray]]:
         """The n chunks of one document nearest to the embedding, best first, with their vectors."""
@@ -348,6 +353,7 @@ class Store:
             self._forget(keys)
         with self._db() as db:
             db.execute("DELETE FROM pages WHERE source = ?", (source,))
+            db.execute("DELETE FROM cards WHERE source = ?", (source,))
         return len(keys)
 
     # --- sentence vectors ---------------------------------------------------------------
@@ -444,21 +450,52 @@ class Store:
                 bar.update(len(got["ids"]))
 
     # --- page texts ---------------------------------------------------------------------
-    def put_pages(self, root: str, pages: list[Page]) -> None:
-        """Replace the stored texts of one source by its current pages."""
+    def put_pages(self, root: str, pages: list[Page], card: Card | None = None) -> None:
+        """Replace the stored texts of one source by its current pages, and its card (its vector is
+        kept while the label is the same)."""
+        source = pages[0].source
         with self._db() as db:
-            db.execute("DELETE FROM pages WHERE source = ?", (pages[0].source,))
+            db.execute("DELETE FROM pages WHERE source = ?", (source,))
             db.executemany("INSERT INTO pages (source, page, root, text) VALUES (?, ?, ?, ?)",
                            [(p.source, p.page or 0, root, p.text) for p in pages])
+            if card is not None:
+                old = db.execute("SELECT card, vector FROM cards WHERE source = ?", (source,)).fetchone()
+                kept = old[1] if old and json.loads(old[0]).get("label") == card.label else None
+                db.execute("INSERT OR REPLACE INTO cards (source, card, vector) VALUES (?, ?, ?)",
+                           (source, json.dumps(stored(card)), kept))
+
+    def cards(self) -> dict[str, tuple[Card, np.ndarray | None]]:
+        """Every document's card and its label's embedding (None until sync_card_vectors), by source."""
+        with self._db() as db:
+            rows = db.execute("SELECT source, card, vector FROM cards").fetchall()
+        return {source: (card_from_dict(source, json.loads(card)),
+                         None if vector is None else np.frombuffer(vector, dtype=np.float32))
+                for source, card, vector in rows}
+
+    def sync_card_vectors(self) -> None:
+        """Embed the labels of the cards that have no vector yet (new or changed documents)."""
+        with self._db() as db:
+            rows = db.execute("SELECT source, card FROM cards WHERE vector IS NULL").fetchall()
+        if not rows:
+            return
+        vectors = self.embedder.encode([json.loads(card)["label"] for _, card in rows])
+        with self._db() as db:
+            db.executemany("UPDATE cards SET vector = ? WHERE source = ?",
+                           [(np.asarray(v, dtype=np.float32).tobytes(), s) for (s, _), v in zip(rows, vectors)])
 
     def page_text(self, source: str, page: int | None) -> str | None:
         with self._db() as db:
             row = db.execute("SELECT text FROM pages WHERE source = ? AND page = ?", (source, page or 0)).fetchone()
         return row[0] if row else None
 
+    def page_texts(self, source: str) -> list[str]:
+        """Every stored page text of one source, in page order."""
+        with self._db() as db:
+            return [row[0] for row in db.execute("SELECT text FROM pages WHERE source = ? ORDER BY page", (source,))]
+
     def documents(self) -> list[dict]:
-        """Every indexed source with its page and chunk counts and when it was last indexed (the record
-        manager's updated_at, seconds since the epoch), by name. Plain SQL on the record
+        """Every indexed source with its page and chunk counts, when it was last indexed (the record
+        manager's updated_at, seconds since the epoch) and its card (rag.cards.Card.to_dict), by name. Plain SQL on the record
         manager's table: importing LangChain's record manager for it cost /health 0.5 s at start."""
         chunks = ("SELECT group_id, count(*), max(updated_at) FROM upsertion_record WHERE namespace = ? "
                   "GROUP BY group_id")
@@ -467,8 +504,10 @@ class Store:
                 counts = {group: (n, updated) for group, n, updated in db.execute(chunks, (self._namespace,))}
             except sqlite3.OperationalError:  # no such table: nothing was ever indexed here
                 counts = {}
+            cards = {s: json.loads(card) for s, card in db.execute("SELECT source, card FROM cards")}
             rows = db.execute("SELECT source, count(*), max(root) FROM pages GROUP BY source ORDER BY source")
-            return [{"source": s, "pages": n, "chunks": chunks, "root": root, "indexed": indexed}
+            return [{"source": s, "pages": n, "chunks": chunks, "root": root, "indexed": indexed,
+                     "card": card_from_dict(s, cards.get(s, {})).to_dict()}
                     for (s, n, root), (chunks, indexed) in ((row, counts.get(row[0], (0, None))) for row in rows)]
 
     def chunk_ids(self, sources: Iterable[str]) -> list[str]:

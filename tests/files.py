@@ -5,13 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write_pdf(path: Path, pages: list[str]) -> Path:
+def write_pdf(path: Path, pages: list[str], title: list[str] | None = None) -> Path:
+    """`title`: lines set in large type at the top of the first page, as a cover's title block is."""
     from fpdf import FPDF
 
     pdf = FPDF()
-    pdf.set_font("helvetica", size=11)
-    for text in pages:
+    for n, text in enumerate(pages):
         pdf.add_page()
+        if n == 0 and title:
+            pdf.set_font("helvetica", "B", size=20)
+            for line in title:
+                pdf.multi_cell(0, 10, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", size=11)
         pdf.multi_cell(0, 6, text)
     pdf.output(str(path))
     return path

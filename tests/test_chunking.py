@@ -4,7 +4,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from rag.chunking import document_name, make_splitter, split
+from rag.cards import document_name
+from rag.chunking import make_splitter, split
 from rag.types import Page
 
 words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=0, max_size=12)
@@ -62,7 +63,7 @@ def test_a_chunks_context_names_its_document_and_the_heading_above_it():
 @pytest.mark.parametrize(("source", "title", "context"), [
     ("000_aea647b47e874b1a.txt", None, ""),                      # a download's name says nothing
     ("3f2a9c1e-77b0-4f3e-9d1a-0c5e8b2d4f61.pdf", "Annual Report 2023", "Annual Report 2023"),
-    ("ntsb/AAR1901.pdf", "Runway Overrun", "ntsb AAR1901: Runway Overrun"),
+    ("ntsb/AAR1901.pdf", "Runway Overrun", "ntsb AAR 1901: Runway Overrun"),
 ])
 def test_a_document_is_named_by_its_path_without_ids_and_by_its_own_title(source, title, context):
     assert document_name(Page(source, 1, "text", title)) == context

@@ -16,7 +16,7 @@ REFRESH_TIMEOUT = 60_000  # ms: the tab re-reads the index every 5 s
 
 
 def listed(page) -> list[str]:
-    return page.locator("#documents tbody tr td:first-child").all_inner_texts()
+    return page.locator("#documents tbody tr td:first-child button.open").all_inner_texts()
 
 
 def indexed(url: str) -> list[str]:

@@ -63,6 +63,10 @@ CSS = """
                 font-size: .9em; }
 #cite-preview strong { display: block; margin-bottom: .2em; }
 #documents table { width: 100%; border-collapse: collapse; }
+#documents .card-title { display: block; font-size: 0.85em; color: var(--body-text-color-subdued); }
+#document-preview dl.card { display: grid; grid-template-columns: max-content 1fr; gap: 0.2em 1em; margin: 0.5em 0; }
+#document-preview dl.card dt { font-weight: 600; }
+#document-preview dl.card dd { margin: 0; }
 #documents button.open { all: unset; cursor: pointer; color: var(--link-text-color); text-decoration: underline;
                          overflow-wrap: anywhere; }
 #document-preview .facts { opacity: .8; }

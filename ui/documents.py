@@ -35,7 +35,9 @@ def documents_html(documents: list[dict]) -> str:
         return "<p>Nothing is indexed yet: upload documents below, or run <code>rag index FOLDER</code>.</p>"
     rows = "".join(
         f'<tr><td><button type="button" class="open" data-source="{html.escape(d["source"])}" '
-        f'aria-label="Open {html.escape(d["source"])}">{html.escape(d["source"])}</button></td>'
+        f'aria-label="Open {html.escape(d["source"])}">{html.escape(d["source"])}</button>'
+        + (f'<span class="card-title">{html.escape(d["title"])}</span>' if d.get("title") else "") + '</td>'
+        f'<td data-label="Date">{html.escape(d.get("date") or "")}</td>'
         f'<td data-label="Type">{html.escape(d["type"].upper() or "?")}</td>'
         f'<td class="number" data-label="Size">{size_words(d["size"])}</td>'
         f'<td class="number" data-label="Pages">{d["pages"]}</td>'
@@ -45,7 +47,7 @@ def documents_html(documents: list[dict]) -> str:
         f'<td><button type="button" class="remove" data-source="{html.escape(d["source"])}" '
         f'aria-label="Remove {html.escape(d["source"])}">Remove</button></td></tr>'
         for d in documents)
-    head = "".join(f'<th scope="col">{name}</th>' for name in ("Document", "Type", "Size", "Pages", "Passages",
+    head = "".join(f'<th scope="col">{name}</th>' for name in ("Document", "Date", "Type", "Size", "Pages", "Passages",
                                                                  "Indexed", "From"))
     return (f'<table><caption class="sr-only">Indexed documents: open one to see its pages and passages</caption>'
             f'<thead><tr>{head}<th scope="col"><span class="sr-only">Remove</span></th></tr></thead>'
@@ -64,6 +66,10 @@ def preview_html(rag: Rag, document: dict) -> str:
     indexed = (document["indexed"] or "?")[:16].replace("T", " ")
     facts = (f'{html.escape(document["type"].upper())} · {size_words(document["size"])} · {document["pages"]} '
              f'page(s) · {document["chunks"]} passages · indexed {html.escape(indexed)} UTC')
+    card = "".join(f"<dt>{label}</dt><dd>{html.escape(value)}</dd>" for label, value in (
+        ("Title", document.get("title") or ""), ("Names", "; ".join(document.get("names") or [])),
+        ("Dates", ", ".join(document.get("dates") or []))) if value)
+    card = f'<dl class="card">{card}</dl>' if card else ""
     images = ""
     if document["type"] == "pdf":
         shown = range(1, min(document["pages"], PREVIEW_PAGES) + 1)
@@ -78,7 +84,7 @@ def preview_html(rag: Rag, document: dict) -> str:
     items = "".join(f'<li><div class="where">{f"page {c.page}, " if c.page else ""}characters {c.start:,}–{c.end:,}'
                     f'</div><blockquote>{html.escape(c.text)}</blockquote></li>' for c in passages[:PREVIEW_PASSAGES])
     more = len(passages) - PREVIEW_PASSAGES
-    return (f'<h3>{html.escape(source)}</h3><p class="facts">{facts}</p>{images}'
+    return (f'<h3>{html.escape(source)}</h3><p class="facts">{facts}</p>{card}{images}'
             f'<h4>Indexed passages</h4><ol class="passages">{items}</ol>'
             + (f"<p>… and {more} more passages.</p>" if more > 0 else ""))
 

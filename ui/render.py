@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from rag.answer.strength import weak, words
 from rag.answer.text import sentence_spans
-from rag.chunking import document_name
+from rag.cards import document_name
 from rag.types import Answer, Citation, Page, ShortAnswer
 
 PageText = Callable[[str, int | None], str | None]

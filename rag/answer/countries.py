@@ -15,6 +15,23 @@ PROSE_CODES = {"US", "USA"}
 Name = tuple[str, ...]  # a name's words, as rag.answer.extractive compares terms (folded, stemmed)
 
 
+# US states by postal code: forms and datelines write "Tallahassee, FL" where a question says Florida.
+US_STATES = dict(pair.replace("_", " ").split("=") for pair in (
+    "AL=Alabama AK=Alaska AZ=Arizona AR=Arkansas CA=California CO=Colorado CT=Connecticut DE=Delaware "
+    "FL=Florida GA=Georgia HI=Hawaii ID=Idaho IL=Illinois IN=Indiana IA=Iowa KS=Kansas KY=Kentucky "
+    "LA=Louisiana ME=Maine MD=Maryland MA=Massachusetts MI=Michigan MN=Minnesota MS=Mississippi "
+    "MO=Missouri MT=Montana NE=Nebraska NV=Nevada NH=New_Hampshire NJ=New_Jersey NM=New_Mexico NY=New_York "
+    "NC=North_Carolina ND=North_Dakota OH=Ohio OK=Oklahoma OR=Oregon PA=Pennsylvania RI=Rhode_Island "
+    "SC=South_Carolina SD=South_Dakota TN=Tennessee TX=Texas UT=Utah VT=Vermont VA=Virginia WA=Washington "
+    "WV=West_Virginia WI=Wisconsin WY=Wyoming DC=District_of_Columbia").split())
+STATE_AFTER_PLACE = re.compile(r"\b[A-Z][\w.'-]*,\s*(" + "|".join(US_STATES) + r")\b")
+
+
+def state_names(text: str) -> list[str]:
+    """The states that "Place, ST" abbreviations in the text stand for ("Belen, NM" -> New Mexico)."""
+    return list(dict.fromkeys(US_STATES[code] for code in STATE_AFTER_PLACE.findall(text)))
+
+
 def other_names(term: str) -> list[Name]:
     """The other names of the country that `term` (one folded, stemmed word) names, if it names one."""
     return _countries().get(term, [])

@@ -29,6 +29,7 @@ from rag.answer.model import weights
 from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME
 from rag.answer.reader import Reading, reader
 from rag.answer.text import STOPWORDS, content_terms, fold, sentence_spans, stem, words
+from rag.cards import line_key
 from rag.embeddings import BF16_CHUNK_NOISE, BF16_SENTENCE_NOISE
 from rag.types import Chunk, Hit
 
@@ -71,9 +72,12 @@ class Evidence:
 def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
                    sentence_vectors: Callable[[list[Chunk]], list[np.ndarray]],
                    idf: Callable[[str], float], asked: str | None = None,
-                   page_text: PageText | None = None, readings: dict[str, Reading] | None = None) -> list[Evidence]:
+                   page_text: PageText | None = None, readings: dict[str, Reading] | None = None,
+                   repeated: Callable[[str], frozenset[str]] | None = None) -> list[Evidence]:
     """Every answerable unit of the hits, best first by the lexical ranker and the reader (`read`).
-    Questions and headings are left out (they are features of their neighbours, never answers).
+    Questions and headings are left out (they are features of their neighbours, never answers), and
+    so are a document's running lines: `repeated(source)` gives the line keys (rag.cards.line_key)
+    that recur on its pages.
     `sentence_vectors` gives each chunk's unit embeddings, rows in sentence_spans(chunk.text) order
     (Store.sentence_vectors). The words that count are those of `asked`, the part of a follow-up that
     is new, when it has any. With `page_text`, a unit cut by its chunk's edge is widened to the whole
@@ -88,6 +92,7 @@ def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
         if not spans:
             continue
         units = [chunk.text[s:e] for s, e in spans]
+        running = repeated(chunk.source) if repeated else frozenset()
         rows = candidate_rows(q, units, np.asarray(vectors, dtype=float) @ question_vector, hit.score,
                               chunk.source == hits[0].chunk.source, named[chunk.source],
                               head_units(chunk.page, chunk.start, units))
@@ -95,7 +100,7 @@ def rank_sentences(question: str, question_vector: np.ndarray, hits: list[Hit],
         for i, ((s, e), unit) in enumerate(zip(spans, units)):
             where = (chunk.source, chunk.page, chunk.start + s)
             if (where in seen or is_question(unit) or is_heading(unit) or answers_nothing(q, unit)
-                    or not WORDY.search(unit)):
+                    or not WORDY.search(unit) or (running and line_key(unit) in running)):
                 continue  # overlapping chunks repeat units; "1." or "—" says nothing
             seen.add(where)
             context = " ".join(units[max(i - 1, 0):i + 2])

@@ -32,6 +32,7 @@ RETRIEVAL = UNIT_FEATURES.index("retrieval")
 # 0.3 all 17, and both glued the same 1 follow-up more (the others find the same evidence alone).
 OWN_TERMS = 2
 GLUE_MARGIN = 0.3
+ACROSS_HITS = 2  # chunks searched in each document a question across documents is about
 MORE_OF_TOP = 3  # the answerer looks this many times k down the ranking for more of the top document
 YES_OR_NO = re.compile(r"\W*(yes|no)\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|there|then|"
@@ -88,10 +89,24 @@ class Found:
     ranked: list[Evidence]
 
     @property
+    def passages(self) -> list[Hit]:
+        """What the LLM reads (rag.answer.pipeline.passages)."""
+        return passages(self.hits, self.read, self.ranked)
+
+    @property
     def strength(self) -> float:
         """The reader's probability that the best unit answers the question (0 when none was read)."""
         best = self.ranked[0].reading if self.ranked else None
         return 0.0 if best is None else best.probability
+
+
+@dataclasses.dataclass(frozen=True)
+class Across:
+    """A question across documents: what was searched in each of them (what the LLM reads), and each
+    one's best unit, in the documents' order."""
+
+    passages: list[Hit]
+    ranked: list[Evidence]
 
 
 class Answerer:
@@ -113,17 +128,16 @@ class Answerer:
         searched, asked, found = self._condense(question, history, use_llm, warnings, k, sources)
         if found is None:
             vector = self.embedder.encode([searched])[0]
-            hits, read = self.retrieve(searched, k, vector, sources)
-            retrieved = time.perf_counter()
-            ranked = self.rank(searched, vector, read, asked)
-        else:  # the follow-up was already searched both ways to choose: that search is the answer's
-            hits, read, ranked = found.hits, found.read, found.ranked
-            retrieved = time.perf_counter()
+            found = self.across(searched, asked, vector, sources) or self._find(searched, asked, k, sources, vector)
+        retrieved = time.perf_counter()
+        ranked, each = found.ranked, isinstance(found, Across)
+        extractive = functools.partial(self._each, searched, asked, ranked) if each else functools.partial(
+            self._extractive, searched, asked, ranked)
         if use_llm:
-            answer = self._llm_answer(searched, asked, passages(hits, read, ranked), ranked, warnings, on_token)
+            answer = self._llm_answer(searched, asked, found.passages, warnings, on_token, extractive)
         else:
-            answer = self._extractive(searched, asked, ranked, "extractive")
-        if ranked and answer_type(asked) != YESNO:
+            answer = extractive("extractive")
+        if ranked and not each and answer_type(asked) != YESNO:
             answer.short_answer = short_answer(answer, ranked[0])
         if answer.citations:
             readings = {(ev.chunk.source, ev.chunk.page, ev.start, ev.end): ev.reading for ev in ranked if ev.reading}
@@ -187,7 +201,8 @@ class Answerer:
         while True:
             read = [self._exact_hit(hit, vector) if hit.chunk.id in exact else hit for hit in hits]
             ranked = rank_sentences(question, vector, read, functools.partial(store.sentence_vectors, exact=exact),
-                                    self.retriever.idf, asked=asked, page_text=store.page_text, readings=readings)
+                                    self.retriever.idf, asked=asked, page_text=store.page_text, readings=readings,
+                                    repeated=self.retriever.repeated)
             if not (store.bf16 and ranked) or len(exact) >= MAX_EXACT:
                 return ranked
             doubtful = unsettled(ranked, exact, noise) or abstention_unsettled(
@@ -256,10 +271,43 @@ class Answerer:
             return question, question, alone
         return glued, question, together
 
-    def _find(self, searched: str, asked: str, k: int | None, sources: frozenset[str] | None) -> Found:
-        vector = self.embedder.encode([searched])[0]
+    def _find(self, searched: str, asked: str, k: int | None, sources: frozenset[str] | None,
+              vector=None) -> Found:
+        vector = self.embedder.encode([searched])[0] if vector is None else vector
         hits, read = self.retrieve(searched, k, vector, sources)
         return Found(hits, read, self.rank(searched, vector, read, asked))
+
+    def across(self, question: str, asked: str, vector, sources: frozenset[str] | None = None) -> Across | None:
+        """For a question about several documents ("How have Amazon's inventory levels changed across
+        these quarters?", "Compare the fatalities of the crashes near Arteaga and Boquete"): the
+        documents whose cards it names (Retriever.documents_named, oldest first), each searched on its
+        own for what the question asks, and each one's best unit. None when it names fewer than two."""
+        documents = self.retriever.documents_named(question, vector, sources)
+        if len(documents) < 2:
+            return None
+        asks = focus(asked)
+        asks_vector = vector if asks == question else self.embedder.encode([asks])[0]
+        hits: list[Hit] = []
+        best: list[Evidence] = []
+        for document in documents:
+            found = self.retriever.within(document, asks_vector, vector, ACROSS_HITS)
+            ranked = self.rank(question, vector, found, asked)
+            if ranked:
+                hits += found
+                best.append(ranked[0])
+        if len(best) < 2:
+            return None
+        return Across([dataclasses.replace(h, rank=n) for n, h in enumerate(hits, 1)], best)
+
+    def _each(self, question: str, asked: str, best: list[Evidence], name: str) -> Answer:
+        """One cited unit per document, in the order given; or none, when what the documents hold does
+        not support an answer (judged as one answer's evidence is, over all of them)."""
+        document = "\n".join(self._document(ev, best) for ev in best)
+        if unsupported_reason(question, sorted(best, key=lambda ev: -ev.score), document, self.retriever.idf,
+                              asked=asked):
+            return abstain(question, name)
+        return compose(question, [(ev.text, [Span(ev.chunk, ev.start, ev.end, float(ev.row[RETRIEVAL]))])
+                                  for ev in best], name)
 
     def _extractive(self, question: str, asked: str, ranked: list[Evidence], name: str) -> Answer:
         if not ranked:
@@ -271,10 +319,11 @@ class Answerer:
         claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, float(ev.row[RETRIEVAL]))]) for ev in select(ranked)]
         return compose(question, claims, name)
 
-    def _llm_answer(self, question: str, asked: str, hits: list[Hit], ranked: list[Evidence], warnings: list[str],
-                    on_token: Callable[[str], None] | None) -> Answer:
+    def _llm_answer(self, question: str, asked: str, hits: list[Hit], warnings: list[str],
+                    on_token: Callable[[str], None] | None, extractive: Callable[[str], Answer]) -> Answer:
         """`on_token` sees the model's first draft as it streams; the returned Answer is what survived
-        enforcement (possibly a repaired draft or the extractive fallback), so faces show that last."""
+        enforcement (possibly a repaired draft or the extractive fallback, `extractive(name)`), so
+        faces show that last."""
         try:
             yes_no = answer_type(asked) == YESNO
             draft = self.llm.answer(question, hits, on_token)
@@ -291,4 +340,4 @@ class Answerer:
             warnings.append("the LLM's answer was not supported by the documents; answered extractively")
         except llm_errors() as e:
             warnings.append(f"LLM unavailable ({type(e).__name__}: {str(e)[:120]}); answered extractively")
-        return self._extractive(question, asked, ranked, "extractive-fallback")
+        return extractive("extractive-fallback")

@@ -230,3 +230,16 @@ def _name(token: str) -> str:
 def _mentioned(word: str, asked: frozenset[str]) -> bool:
     """Words that share five letters count as one name: Ukraine/Ukrainian, Russia/Russian."""
     return word in asked or (len(word) >= 5 and any(a[:5] == word[:5] for a in asked))
+
+
+# A question about several documents at once: it compares them, asks of each or of both, or asks how
+# something changed across them ("across these quarters", "how have … changed", "the two accidents").
+ACROSS = re.compile(
+    r"\b(?:compare[sd]?|comparison|across|each of|in each|both|the (?:two|three|four|five)\b|differ(?:s|ed|ence|ences)?"
+    r"|how (?:has|have|did|do|does)\b.{1,80}\bchange[sd]?|over the (?:quarters|years|months|periods)|trends?"
+    r"|respectively|versus|vs\.)", re.I)
+
+
+def asks_across(question: str) -> bool:
+    """The question asks about several documents (rag.answer.pipeline answers it one unit per document)."""
+    return bool(ACROSS.search(question))

@@ -200,6 +200,36 @@ def running_title(pages: Sequence[PageLayout], keys: set[str]) -> str | None:
     return " | ".join(names[:TITLE_CELLS])
 
 
+TITLE_LINES = 4  # lines of a title block at most
+TITLE_TYPE = 1.25  # a title block's type is at least this much larger than the first page's usual type
+TITLE_CHARS = 120  # a longer line in large type is a standfirst, not a title
+TITLE_BODY = 600  # characters of usual type after which large type is a section heading, not the title
+
+
+def title_block(page: PageLayout, keys: set[str]) -> str | None:
+    """The first page's lines set in type larger than its usual (the median over its characters),
+    in reading order, before the body of the page has begun (TITLE_BODY): how a document announces itself ("NVIDIA CORPORATION", "Strategic Plan FY
+    2022-2026", "FORM 10-Q"), which its later pages rarely repeat. None when no line stands out."""
+    lines = [(line, one_line(" ".join(page.text[s:e] for s, e in line.cells)))
+             for line in _visible(_without_running(page, keys))]
+    sizes = sorted((line.height, len(text)) for line, text in lines)
+    if not sizes:
+        return None
+    half, seen, usual = sum(n for _, n in sizes) / 2, 0, sizes[-1][0]
+    for height, n in sizes:
+        seen += n
+        if seen >= half:
+            usual = height
+            break
+    big, body = [], 0
+    for line, text in lines:
+        if line.height < TITLE_TYPE * usual:
+            body += len(text)
+        elif body <= TITLE_BODY and LETTERS.search(text) and len(text) <= TITLE_CHARS:
+            big.append(text)
+    return " | ".join(list(dict.fromkeys(big))[:TITLE_LINES]) or None
+
+
 class Texts(list):
     """A loader's texts, one per page, with the document's title when the loader found one."""
 

@@ -26,19 +26,23 @@ from typing import Any
 
 from rag.errors import LoadWarning
 from rag.loaders import ocr
-from rag.loaders.layout import Cleaned, Line, PageLayout, Texts, clean_page, running_keys, running_title, split_cells
+from rag.loaders.layout import (Cleaned, Line, PageLayout, Texts, clean_page, running_keys, running_title, split_cells,
+                                title_block)
 from rag.loaders.limits import MB, UNZIP_STEP, Budget
 
 Box = tuple[float, float, float, float]  # left, bottom, right, top in PDF points
 
 LINE = re.compile(r"[^\r\n\ufffe]+\ufffe?")  # PDFium ends lines with \r\n, and a hyphenated line with \ufffe
 WORD_GAP = re.compile(r" +")
+FILE_NAME = re.compile(r"\.(?:docx?|pdf|pptx?|xlsx?|txt|rtf|odt)\b|^Microsoft ", re.I)
 BROKEN_METRICS = 5.0  # a font's boxes this many times taller than its tallest letter here are not its height
 PDFIUM = threading.Lock()  # PDFium is not thread-safe: `rag serve` may index an upload while another request reads
 
 
 def load_pdf(path: Path, budget: Budget) -> list[str]:
-    """Each page's cleaned text; the running headers and footers the cleanup took out are its title."""
+    """Each page's cleaned text; its title: the first page's title block (its lines in the largest
+    type), the metadata's title when it reads like one, and what the running headers and footers the
+    cleanup took out say."""
     cleaned, title = _cleaned(path, budget)
     texts = Texts(page.text for page in cleaned)
     texts.title = title
@@ -66,16 +70,25 @@ def char_boxes(path: Path, page: int, start: int, end: int) -> list[Box]:
 
 
 def _cleaned(path: Path, budget: Budget) -> tuple[list[Cleaned], str | None]:
-    """Each page's cleaned text, and the title its running lines give. Running headers are found on
-    the pages with a text layer only: that keeps `char_boxes` exact without OCR, and OCR'd text is too
-    noisy to repeat exactly anyway."""
+    """Each page's cleaned text, and the title its first page and running lines give. Running headers
+    are found on the pages with a text layer only: that keeps `char_boxes` exact without OCR, and OCR'd
+    text is too noisy to repeat exactly anyway."""
     with PDFIUM, _open(path, budget) as (doc, count):
         layouts = [_text_layer(doc, i, budget) for i in range(count)]
         keys = running_keys(layouts)
-        title = running_title(layouts, keys)
+        first = next((layout for layout in layouts if layout.lines), None)
+        parts = [first and title_block(first, keys), _metadata_title(doc), running_title(layouts, keys)]
+        title = " | ".join(dict.fromkeys(p for p in parts if p)) or None
         scanned = [i for i, layout in enumerate(layouts) if not layout.lines and _has_images(doc, i)]
         layouts = _with_ocr(doc, layouts, scanned, budget)
     return [clean_page(layout, keys) for layout in layouts], title
+
+
+def _metadata_title(doc: Any) -> str | None:
+    """The title the PDF's metadata gives, when it reads like one: two words or more, not the name of
+    the file it was printed from ("Microsoft Word - Protocol-230315.docx", "DHS2020")."""
+    title = " ".join((doc.get_metadata_dict().get("Title") or "").split())
+    return title if len(re.findall(r"[^\W\d_]{2,}", title)) >= 2 and not FILE_NAME.search(title) else None
 
 
 @contextmanager

@@ -1,0 +1,274 @@
+"""Document cards: what each document says it is, read from its title and first page at index time.
+
+Folders of look-alike documents (a company's quarterly filings, one agency's accident reports,
+versions of a contract) differ in a few words that most of their pages never repeat: the issuer on
+the cover, the period, the aircraft and place of the accident. The card keeps those words beside
+every chunk of the document (its `label` is part of each chunk's context, embedded and BM25-indexed,
+never cited), so a question that names the document finds its pages; its `date` orders documents
+for "the latest" and for answers across documents.
+
+A card holds:
+- `title`: the loader's title (a PDF's title block, the lines in its largest type on the first page,
+  and its running header; DOCX/EPUB metadata; HTML <title>), else the first Markdown heading or the
+  first short line;
+- `names`: other names the first page gives the document or its subject: a name beside its short
+  form ("U.S. Department of Transportation (DOT)", "Acme Corp. (the "Supplier")"), a trading symbol,
+  the line a form captions as a name ("Apple Inc." above "(Exact name of registrant …)"), and the
+  first page's identifying fields ("Location: Tallahassee, FL", "Aircraft: Piper PA-22-150");
+- `dates`: the dates the first page states, ISO, in the order stated; `date`, the first of them (a
+  date in the title first): the period a filing covers, the day of an accident, a plan's first year."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.answer.countries import state_names
+from rag.types import Page
+
+FIRST_PAGE = 3000  # characters of the first page read for names and dates
+NAMES = 6  # names kept at most
+SHORT_FORMS = 2  # names given with their short form, the first ones only: later ones name what it is about
+FIELDS_CHARS = 600  # characters of the first page whose "Place, ST" give the state's name
+FIELDS = 3  # identifying fields ("Label: value") of a form's first page kept at most
+LABEL_CHARS = 300  # a card's label longer than this is cut: it rides along with every chunk's embedding
+
+MONTHS = {m: n for n, names in enumerate(
+    [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+     ("dec", "december")], 1) for m in names}
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+               "November", "December")
+MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
+DATES = [re.compile(p, re.I) for p in (
+    MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>(?:19|20)\d\d)\b",       # July 1, 2023
+    r"\b(?P<day>\d{1,2})(?:st|nd|rd|th)?\s+" + MONTH + r",?\s+(?P<year>(?:19|20)\d\d)\b",  # 1 July 2023
+    r"\b(?P<year>(?:19|20)\d\d)-(?P<mm>\d\d)-(?P<day>\d\d)\b",                         # 2023-07-01
+    r"\b(?P<mm>\d{1,2})/(?P<day>\d{1,2})/(?P<year>(?:19|20)\d\d)\b",                    # 12/08/2007
+    r"\b" + MONTH + r",?\s+(?P<year>(?:19|20)\d\d)\b",                                   # March 2022
+    r"\b(?:FY|fiscal years?)\s*(?P<year>(?:19|20)\d\d)\b",                               # FY 2022
+    r"\b(?P<year>(?:19|20)\d\d)\s*[–-]\s*(?:19|20)\d\d\b",                                # 2022 – 2026
+)]
+SHORT_FORM = re.compile(  # "Department of Transportation (DOT)", "Acme Corp. (the “Supplier”)"
+    r"((?:[A-Z][\w&.'’-]*\s+(?:(?:of|and|for|the|on|&)\s+)*){1,7})\(\s*(?:the\s+)?[\"“]?([A-Z][\w&.-]{1,15})[\"”]?\s*\)")
+SYMBOL = re.compile(r"\b(?:trading\s+symbol|ticker)", re.I)
+TICKER = re.compile(r"(?<![\w.])[A-Z]{1,5}(?![\w.])")
+CAPTION = re.compile(r"^\((?=[^)]*\bname\b)[^)]*\)$", re.I)  # "(Exact name of registrant as specified in its charter)"
+TITLED = re.compile(r"^(?:(?:official|full|study|protocol|project|document)\s+)?title\s*:\s*(.{10,200})", re.I)
+FIELD = re.compile(r"^([A-Z][\w &/-]{2,30}):\t+([^\t\n]{3,60})")  # a form's "Location:\tTallahassee, FL"
+PAGE_NUMBER = re.compile(r"(?<![\d,.])\d{1,3}(?![\d,.])")
+WORD = re.compile(r"[^\W\d_]{2}")
+REPEATED_PAGES = 3  # a line on this many pages of a document is a running line, wherever it sits
+MAX_REPEATED = 300  # repeated lines kept per card at most
+HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)  # Markdown
+LETTERS_DIGITS = re.compile(r"(?<=[^\W\d_]{2})(?=\d)|(?<=\d)(?=[^\W\d_]{2})")
+ID_LIKE = re.compile(r"(?=\w*\d)(?=\w*[a-zA-Z])\w{8,}|\d{5,}")  # hashes, uuids, long serials
+
+
+def document_name(page: Page) -> str:
+    """What names the document: its path without the extension, folders included ("filings/apple/
+    2023-q2 10-Q.pdf" -> "filings apple 2023 q2 10 Q"), then its own title if it has one. Questions name
+    a document by company, period or subject, which most of its chunks never repeat."""
+    words = re.sub(r"[\W_]+", " ", page.source.rsplit(".", 1)[0]).split()
+    name = " ".join(LETTERS_DIGITS.sub(" ", w) for w in words if not ID_LIKE.fullmatch(w))  # "DOT2022": DOT 2022
+    if not re.search(r"[^\W\d_]{3}", name):  # "000 3f9a…": a download's or an upload's name says nothing
+        name = ""
+    title = " ".join((page.title or "").split())
+    if not name:
+        return title
+    return f"{name}: {title}" if title and title.lower() not in name.lower() else name
+
+
+@dataclass(frozen=True)
+class Card:
+    source: str
+    title: str = ""
+    names: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    label: str = field(default="", compare=False)
+    repeated: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    @property
+    def date(self) -> str | None:
+        return self.dates[0] if self.dates else None
+
+    def to_dict(self) -> dict:
+        return {"title": self.title, "names": list(self.names), "dates": list(self.dates), "date": self.date}
+
+
+def card_from_dict(source: str, d: dict) -> Card:
+    return Card(source, d.get("title", ""), tuple(d.get("names", ())), tuple(d.get("dates", ())), d.get("label", ""),
+                frozenset(d.get("repeated", ())))
+
+
+def stored(card: Card) -> dict:
+    """What the index keeps of a card: what faces show, and the label and repeated lines."""
+    return card.to_dict() | {"label": card.label, "repeated": sorted(card.repeated)}
+
+
+def line_key(text: str) -> str:
+    """A line as it repeats from page to page: case and spacing aside, a page number (a number of up
+    to three digits standing alone) aside; amounts ("81,797") and years stay, so table rows differ."""
+    return " ".join(PAGE_NUMBER.sub("#", text).split()).casefold()
+
+
+def repeated_lines(pages: list[Page]) -> frozenset[str]:
+    """Lines (line_key) that recur on REPEATED_PAGES pages of the document or more: running headers
+    and footers the layout cleanup left (a section's own header, "Table of Contents" links, "See
+    accompanying Notes …"). They never answer anything, so the answerer never cites them."""
+    seen: dict[str, int] = {}
+    for page in pages:
+        for key in {line_key(line) for line in page.text.splitlines() if WORD.search(line) and len(line) <= 200}:
+            seen[key] = seen.get(key, 0) + 1
+    return frozenset(sorted((k for k, n in seen.items() if n >= REPEATED_PAGES), key=lambda k: -seen[k])[:MAX_REPEATED])
+
+
+def make_card(pages: list[Page]) -> Card:
+    """The card of one document from its loaded pages (page order; the first is its first page)."""
+    first = pages[0]
+    text = first.text[:FIRST_PAGE]
+    title = " ".join((first.title or "").split()) or _heading(text)
+    names = tuple(dict.fromkeys(n for n in _names(text) if n.casefold() not in title.casefold()))[:NAMES]
+    dates = tuple(dict.fromkeys(_dates(title) + _dates(text)))
+    names += tuple(state for state in state_names(text[:FIELDS_CHARS]) if state not in names)[:2]
+    label = " — ".join(filter(None, [document_name(first), *names, *map(spelled, dates[:1])]))
+    return Card(first.source, title, names, dates, label[:LABEL_CHARS], repeated_lines(pages))
+
+
+def _heading(text: str) -> str:
+    """A Markdown heading, else the first line when it is short enough to be a title."""
+    found = HEADING.search(text)
+    if found:
+        return found.group(1).strip()
+    line = text.strip().split("\n", 1)[0].strip()
+    return line if 0 < len(line) <= 100 and not line.endswith((".", ",", ";", ":")) else ""
+
+
+def _names(text: str) -> list[str]:
+    lines = [line.strip() for line in text.splitlines()]
+    out = []
+    for long, short in SHORT_FORM.findall(text)[:SHORT_FORMS]:
+        out += [" ".join(long.split()), short]
+    for i, line in enumerate(lines):
+        if SYMBOL.search(line):
+            out += [t for below in lines[i + 1:i + 3] for t in TICKER.findall(below)][:2]
+        if CAPTION.match(line) and i and lines[i - 1]:
+            out.append(lines[i - 1])
+    fields = [f"{m.group(1)}: {m.group(2).strip()}" for line in lines if (m := FIELD.match(line))]
+    titled = [m.group(1).strip() for line in lines if (m := TITLED.match(line))]
+    return titled[:1] + [n for n in out if len(n) > 1] + fields[:FIELDS]
+
+
+def _dates(text: str) -> list[str]:
+    """ISO dates in the order the text states them (a month alone: its first day; a year: 1 January)."""
+    found = []
+    for pattern in DATES:
+        for m in pattern.finditer(text):
+            g = m.groupdict()
+            month = MONTHS[g["month"].lower().rstrip(".")] if g.get("month") else int(g.get("mm") or 1)
+            day = int(g.get("day") or 1)
+            if 1 <= month <= 12 and 1 <= day <= 31:
+                found.append((m.start(), f"{g['year']}-{month:02d}-{day:02d}"))
+    seen: dict[int, str] = {}
+    for at, iso in sorted(found):  # a longer match at the same place wins (listed first)
+        if not any(abs(at - other) < 12 for other in seen):
+            seen[at] = iso
+    return list(seen.values())
+
+
+def spelled(iso: str) -> str:
+    """A date as questions write it ("December 8, 2007"), whatever the document's way ("12/08/2007")."""
+    year, month, day = map(int, iso.split("-"))
+    return f"{MONTH_NAMES[month - 1]} {day}, {year}"
+
+
+LATEST = re.compile(r"\b(?:latest|most recent|newest|most current)\b", re.I)
+EARLIEST = re.compile(r"\b(?:earliest|oldest|least recent)\b", re.I)
+NAME_WORD = re.compile(r"(?<!^)(?<![.?!] )\b(?:[A-Z][\w-]*|[\w-]*\d[\w-]*)")  # a capitalised word not opening a sentence, or a number
+COVER_GAIN = 2.0  # IDF a document's card must add to the words named before it (CardIndex.covering)
+NEAR = 0.05  # documents whose card matches within this of the best are "such documents" for latest/earliest
+
+
+class CardIndex:
+    """Questions matched against the documents' cards: the cosine to each card's label and BM25 over
+    the labels, fused as the chunks' two scores are (rag.retrieval), so a question that names a
+    company, a place, a product or a period scores that document's card above its look-alikes'."""
+
+    def __init__(self, cards: dict[str, tuple[Card, np.ndarray | None]], dense_weight: float) -> None:
+        from rag.lexicon import _stemmer, tokenize
+        import bm25s
+
+        usable = {s: (c, v) for s, (c, v) in cards.items() if v is not None and c.label}
+        self.sources = sorted(usable)
+        self.cards = {s: usable[s][0] for s in self.sources}
+        self.vectors = np.stack([usable[s][1] for s in self.sources]) if usable else np.zeros((0, 0), np.float32)
+        self.weight, self._stemmer = dense_weight, _stemmer()
+        self._tokenize = tokenize
+        self.bm25 = bm25s.BM25()
+        tokens = tokenize([self.cards[s].label for s in self.sources], self._stemmer)
+        if self.sources:
+            self.bm25.index(tokens, show_progress=False)
+        self.terms = {s: frozenset(t) for s, t in zip(self.sources, tokens)}
+        df: dict[str, int] = {}
+        for terms in self.terms.values():
+            for t in terms:
+                df[t] = df.get(t, 0) + 1
+        self.idf = {t: math.log((len(self.sources) + 1) / (n + 0.5)) for t, n in df.items()}
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def scores(self, question: str, vector: np.ndarray) -> dict[str, float]:
+        """Source -> how well the question names that document (0 to 1)."""
+        if not self.sources:
+            return {}
+        cosine = self.vectors @ vector
+        tokens = self._tokenize([question], self._stemmer)[0]
+        lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sources))
+        top = float(lexical.max()) or 1.0
+        fused = self.weight * cosine + (1 - self.weight) * lexical / top
+        return dict(zip(self.sources, map(float, fused)))
+
+    def passed_over(self, question: str, scores: dict[str, float]) -> frozenset[str]:
+        """For a question that asks for the latest (earliest) of the documents it names ("Amazon's
+        most recent 10-Q"): those whose cards match within NEAR of the best and carry a date, but the
+        newest (oldest) of them. The question is about that one, not about all of them."""
+        wants = 1 if LATEST.search(question) else -1 if EARLIEST.search(question) else 0
+        if not wants or not scores:
+            return frozenset()
+        best = max(scores.values())
+        dated = [s for s, v in scores.items() if v >= best - NEAR and self.cards[s].date]
+        if len(dated) < 2:
+            return frozenset()
+        chosen = max(dated, key=lambda s: wants * _ordinal(self.cards[s].date))
+        return frozenset(dated) - {chosen}
+
+    def covering(self, question: str, scores: dict[str, float]) -> tuple[list[str], list[str]]:
+        """(the documents whose cards together name what the question names, each adding words the
+        ones before did not: "the Cessna 152s at Madill, Oklahoma and at Venice, Florida" names two
+        accident reports; those whose cards name the same words as one of them: "Amazon's inventory
+        across these quarters" names Amazon's every filing alike). Words count by their rarity among
+        the cards (IDF), and only the question's names do (capitalised words and numbers: "which
+        plan" is no name); a document joins the first list only if it adds COVER_GAIN or more. `scores`
+        (the cards' scores for the question) break ties. Of `scores`' documents only."""
+        asked = set(self._tokenize([" ".join(NAME_WORD.findall(question))], self._stemmer)[0])
+        matched = {s: self.terms[s] & asked for s in scores if s in self.terms}
+        gain = lambda s, covered: sum(self.idf[t] for t in matched[s] - covered)  # noqa: E731
+        chosen: list[str] = []
+        covered: set[str] = set()
+        while len(chosen) < len(matched):
+            best = max((s for s in matched if s not in chosen), key=lambda s: (gain(s, covered), scores[s]))
+            if gain(best, covered) < (COVER_GAIN if chosen else 1e-9):
+                break
+            chosen.append(best)
+            covered |= matched[best]
+        alike = [s for s in matched if s not in chosen and any(matched[s] == matched[c] for c in chosen)]
+        return chosen, alike
+
+
+def _ordinal(iso: str) -> int:
+    year, month, day = map(int, iso.split("-"))
+    return year * 400 + month * 32 + day

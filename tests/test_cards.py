@@ -1,0 +1,118 @@
+"""Document cards (issue 26): each document knows what it is, a question finds the look-alike it
+names, "the latest" is the newest by the dates the documents state, and a question across documents
+is answered from each of them. Four quarterly reports of two companies that look alike: the company
+and the period are on the cover only, the figures on later pages, a running line on every page."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rag.cards import line_key, make_card
+from rag.config import Settings
+from rag.service import Rag
+from rag.types import Page
+
+from .files import write_pdf
+from .rag_server import RAG
+
+RUNNING = "Quarterly Report on Form 10-Q - unaudited"
+FILINGS = {  # file name: (company, ticker, period ended, net sales, R&D, inventories)
+    "2023 Q1 NWT.pdf": ("Northwind Traders Inc.", "NWT", "April 1, 2023", "412", "57", "88"),
+    "2023 Q2 NWT.pdf": ("Northwind Traders Inc.", "NWT", "July 1, 2023", "437", "61", "93"),
+    "2023 Q1 CTSO.pdf": ("Contoso Ltd.", "CTSO", "April 1, 2023", "1,204", "133", "310"),
+    "2023 Q2 CTSO.pdf": ("Contoso Ltd.", "CTSO", "July 1, 2023", "1,262", "141", "297"),
+}
+
+
+def filing(path: Path, company: str, ticker: str, period: str, sales: str, research: str, stock: str) -> Path:
+    cover = (f"For the quarterly period ended {period}\nCommission File Number: 001-36743\n\n{company}\n"
+             f"(Exact name of registrant as specified in its charter)\n\nTrading Symbol(s)\n{ticker}\n\n{RUNNING}")
+    results = (f"Net sales for the quarter were ${sales} million. Research and development expense for the quarter "
+               f"was ${research} million, as the company kept investing in new products.\n\n{RUNNING}")
+    balance = (f"Inventories were ${stock} million at the end of the quarter, as the company built stock ahead of "
+               f"the selling season.\n\n{RUNNING}")
+    return write_pdf(path, [cover, results, balance], title=["UNITED STATES SECURITIES AND EXCHANGE COMMISSION",
+                                                            "FORM 10-Q"])
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("filings")
+    for name, facts in FILINGS.items():
+        filing(folder / name, *facts)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def rag(folder, tmp_path_factory, embedder) -> Rag:
+    rag = Rag(Settings(index_dir=tmp_path_factory.mktemp("filings-index"), embed_precision="fp32"), embedder)
+    rag.index([folder], progress=False)
+    return rag
+
+
+def card(rag: Rag, source: str) -> dict:
+    return next(d for d in rag.documents() if d["source"] == source)
+
+
+def test_a_pdfs_card_has_its_title_block_its_names_and_the_date_its_first_page_states(rag):
+    d = card(rag, "2023 Q2 NWT.pdf")
+    assert "FORM 10-Q" in d["title"]
+    assert "Northwind Traders Inc." in d["names"] and "NWT" in d["names"]
+    assert d["date"] == "2023-07-01"
+
+
+def test_every_chunk_carries_its_documents_card_in_its_context(rag):
+    chunks = rag.passages("2023 Q1 CTSO.pdf")
+    assert len({c.page for c in chunks}) == 3
+    assert all("Contoso Ltd." in c.context and "April 1, 2023" in c.context for c in chunks)
+
+
+def test_a_line_on_three_pages_is_a_repeated_line_of_the_card_wherever_it_sits():
+    pages = [Page("r.pdf", n, f"Page {n} of the report.\nSome text about topic {n}.\n{RUNNING}\nMore about {n}.")
+             for n in (1, 2, 3)]
+    assert make_card(pages).repeated == {line_key(RUNNING), "page # of the report."}
+    assert line_key(f"{RUNNING} 12") == line_key(f"{RUNNING} 13") != line_key("Net sales\t81,797\t82,959")
+
+
+def test_a_repeated_line_is_never_cited(rag):
+    answer = rag.ask("Which quarterly report on Form 10-Q is unaudited?")
+    assert all(line_key(RUNNING) not in line_key(c.text) for c in answer.citations)
+
+
+def test_a_question_naming_the_company_finds_its_filing_first_though_only_the_cover_names_it(rag):
+    hits = rag.search("How much did Contoso spend on research and development in the quarter ended April 1, 2023?", 5)
+    assert hits[0].chunk.source == "2023 Q1 CTSO.pdf"
+    answer = rag.ask("How much did Contoso spend on research and development in the quarter ended April 1, 2023?")
+    assert not answer.abstained and "$133 million" in answer.answer
+    assert {c.source for c in answer.citations} == {"2023 Q1 CTSO.pdf"}
+
+
+def test_the_latest_picks_the_newest_of_the_named_companys_filings_by_their_dates(rag):
+    answer = rag.ask("What were Northwind's net sales according to its most recent quarterly report?")
+    assert "$437 million" in answer.answer
+    assert {c.source for c in answer.citations} == {"2023 Q2 NWT.pdf"}
+
+
+def test_a_question_across_documents_cites_one_unit_of_each_in_date_order(rag):
+    answer = rag.ask("How have Contoso's inventories changed across these quarters?")
+    assert [c.source for c in answer.citations] == ["2023 Q1 CTSO.pdf", "2023 Q2 CTSO.pdf"]
+    assert answer.answer.index("$310 million") < answer.answer.index("$297 million")
+
+
+def test_a_search_across_documents_returns_evidence_of_each(rag):
+    hits = rag.search("Compare Northwind's research and development expense across these quarters", 4)
+    assert {"2023 Q1 NWT.pdf", "2023 Q2 NWT.pdf"} <= {h.chunk.source for h in hits}
+
+
+def test_rag_documents_lists_each_documents_title_date_and_names(rag):
+    index = str(rag.settings.index_dir)
+    listed = subprocess.run([RAG, "documents", "--json", "--index", index], capture_output=True, text=True,
+                            timeout=300, check=True)
+    d = {x["source"]: x for x in json.loads(listed.stdout)["documents"]}["2023 Q1 CTSO.pdf"]
+    assert d["date"] == "2023-04-01" and "Contoso Ltd." in d["names"] and d["dates"][0] == "2023-04-01"
+    shown = subprocess.run([RAG, "documents", "--index", index], capture_output=True, text=True, timeout=300, check=True)
+    assert "2023 Q1 CTSO.pdf  (pdf, 3 page(s)" in shown.stdout and "dated 2023-04-01" in shown.stdout
