@@ -32,7 +32,7 @@ from rag.types import Page
 FIRST_PAGE = 3000  # characters of the first page read for names and dates
 NAMES = 6  # names kept at most
 SHORT_FORMS = 2  # names given with their short form, the first ones only: later ones name what it is about
-FIELDS_CHARS = 600  # characters of the first page whose "Place, ST" give the state's name
+OPENING_CHARS = 250  # the first page's opening line names the document when it is no longer than this
 FIELDS = 3  # identifying fields ("Label: value") of a form's first page kept at most
 LABEL_CHARS = 300  # a card's label longer than this is cut: it rides along with every chunk's embedding
 
@@ -58,6 +58,7 @@ SYMBOL = re.compile(r"\b(?:trading\s+symbol|ticker)", re.I)
 TICKER = re.compile(r"(?<![\w.])[A-Z]{1,5}(?![\w.])")
 CAPTION = re.compile(r"^\((?=[^)]*\bname\b)[^)]*\)$", re.I)  # "(Exact name of registrant as specified in its charter)"
 TITLED = re.compile(r"^(?:(?:official|full|study|protocol|project|document)\s+)?title\s*:\s*(.{10,200})", re.I)
+FIELD_NAME = re.compile(r"^[A-Z][\w &/-]{2,30}: ")  # a field as names holds it
 FIELD = re.compile(r"^([A-Z][\w &/-]{2,30}):\t+([^\t\n]{3,60})")  # a form's "Location:\tTallahassee, FL"
 PAGE_NUMBER = re.compile(r"(?<![\d,.])\d{1,3}(?![\d,.])")
 WORD = re.compile(r"[^\W\d_]{2}")
@@ -131,10 +132,12 @@ def make_card(pages: list[Page]) -> Card:
     first = pages[0]
     text = first.text[:FIRST_PAGE]
     title = " ".join((first.title or "").split()) or _heading(text)
-    names = tuple(dict.fromkeys(n for n in _names(text) if n.casefold() not in title.casefold()))[:NAMES]
+    said = " ".join(title.replace(" | ", " ").split()).casefold()
+    names = tuple(dict.fromkeys(n for n in _names(text) if " ".join(n.split()).casefold() not in said))[:NAMES]
     dates = tuple(dict.fromkeys(_dates(title) + _dates(text)))
-    names += tuple(state for state in state_names(text[:FIELDS_CHARS]) if state not in names)[:2]
-    label = " — ".join(filter(None, [document_name(first), *names, *map(spelled, dates[:1])]))
+    fields = "\n".join(n for n in names if FIELD_NAME.match(n))  # "Location: Tallahassee, FL": Florida
+    names += tuple(state for state in state_names(fields) if state not in names)[:2]
+    label = " — ".join(filter(None, [document_name(first), *map(spelled, dates[:1]), *names]))
     return Card(first.source, title, names, dates, label[:LABEL_CHARS], repeated_lines(pages))
 
 
@@ -159,7 +162,9 @@ def _names(text: str) -> list[str]:
             out.append(lines[i - 1])
     fields = [f"{m.group(1)}: {m.group(2).strip()}" for line in lines if (m := FIELD.match(line))]
     titled = [m.group(1).strip() for line in lines if (m := TITLED.match(line))]
-    return titled[:1] + [n for n in out if len(n) > 1] + fields[:FIELDS]
+    opening = [line.lstrip("#").strip() for line in lines if line][:1]  # a protocol's or report's full title often opens it
+    opening = [line for line in opening if len(line) <= OPENING_CHARS and not FIELD.match(line)]
+    return opening + titled[:1] + [n for n in out if len(n) > 1] + fields[:FIELDS]
 
 
 def _dates(text: str) -> list[str]:
@@ -188,6 +193,7 @@ def spelled(iso: str) -> str:
 LATEST = re.compile(r"\b(?:latest|most recent|newest|most current)\b", re.I)
 EARLIEST = re.compile(r"\b(?:earliest|oldest|least recent)\b", re.I)
 NAME_WORD = re.compile(r"(?<!^)(?<![.?!] )\b(?:[A-Z][\w-]*|[\w-]*\d[\w-]*)")  # a capitalised word not opening a sentence, or a number
+PLURAL_NUMBER = re.compile(r"(?<=\d)s$")
 COVER_GAIN = 2.0  # IDF a document's card must add to the words named before it (CardIndex.covering)
 NEAR = 0.05  # documents whose card matches within this of the best are "such documents" for latest/earliest
 
@@ -254,7 +260,8 @@ class CardIndex:
         the cards (IDF), and only the question's names do (capitalised words and numbers: "which
         plan" is no name); a document joins the first list only if it adds COVER_GAIN or more. `scores`
         (the cards' scores for the question) break ties. Of `scores`' documents only."""
-        asked = set(self._tokenize([" ".join(NAME_WORD.findall(question))], self._stemmer)[0])
+        names = " ".join(PLURAL_NUMBER.sub("", w) for w in NAME_WORD.findall(question))  # "172s": 172
+        asked = set(self._tokenize([names], self._stemmer)[0])
         matched = {s: self.terms[s] & asked for s in scores if s in self.terms}
         gain = lambda s, covered: sum(self.idf[t] for t in matched[s] - covered)  # noqa: E731
         chosen: list[str] = []

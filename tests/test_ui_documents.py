@@ -111,3 +111,11 @@ def test_a_row_says_type_size_and_date_and_opens_the_pages_and_passages_with_a_w
     ask(page, OTTER_QUESTION)
     assert "412" in page.locator("#chat").inner_text()
     assert {s.split(" · ")[0] for s in page.locator("#sources .source .where").all_inner_texts()} == {served_pdf}
+
+
+def test_a_row_shows_the_documents_own_title_and_its_preview_the_card(served, badgers, page):
+    open_documents(page, served)
+    row = page.locator("#documents tbody tr").filter(has_text=badgers)
+    row.locator(".card-title").filter(has_text="Badgers").wait_for()
+    page.get_by_role("button", name=f"Open {badgers}").click()
+    page.locator("#document-preview dl.card").get_by_text("Badgers", exact=True).wait_for()

@@ -216,8 +216,9 @@ def share_named(names: set[str], text: str) -> float:
 
 
 def _term(token: str) -> str:
-    """A name as content_terms stems it, accents folded: "Macron's" -> "macron", "Hervé" -> "herve"."""
-    return stem(fold(re.sub(r"['’]s$", "", token.lower())))
+    """A name as content_terms stems it, accents folded: "Macron's" -> "macron", "Hervé" -> "herve";
+    a model number in the plural is the model: "the Cessna 152s" -> "152"."""
+    return stem(fold(re.sub(r"['’]s$|(?<=\d)s$", "", token.lower())))
 
 
 def _mentions(text_terms: set[str], term: str) -> bool:

@@ -32,7 +32,7 @@ RETRIEVAL = UNIT_FEATURES.index("retrieval")
 # 0.3 all 17, and both glued the same 1 follow-up more (the others find the same evidence alone).
 OWN_TERMS = 2
 GLUE_MARGIN = 0.3
-ACROSS_HITS = 2  # chunks searched in each document a question across documents is about
+ACROSS_HITS = 2  # chunks searched in each document, for each of two queries, a question across documents is about
 MORE_OF_TOP = 3  # the answerer looks this many times k down the ranking for more of the top document
 YES_OR_NO = re.compile(r"\W*(yes|no)\b", re.I)
 FOLLOW_UP = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|him|his|she|her|there|then|"
@@ -45,6 +45,14 @@ def condense_plainly(question: str, history: list[dict]) -> str:
     if previous and (FOLLOW_UP.search(question) or len(question.split()) <= 4):
         return f"{previous[-1]} {question}"
     return question
+
+
+def unnamed(question: str, labels: list[str]) -> str:
+    """The question without the words that its documents' labels hold (the words that name them),
+    when at least OWN_TERMS content words are left; else the question."""
+    named = {w.casefold() for label in labels for w in re.findall(r"\w+", label)}
+    left = re.sub(r"\w+", lambda m: "" if m.group(0).casefold() in named else m.group(0), question)
+    return " ".join(left.split()) if len(content_terms(left)) >= OWN_TERMS else question
 
 
 def short_answer(answer: Answer, best: Evidence) -> ShortAnswer | None:
@@ -281,16 +289,19 @@ class Answerer:
         """For a question about several documents ("How have Amazon's inventory levels changed across
         these quarters?", "Compare the fatalities of the crashes near Arteaga and Boquete"): the
         documents whose cards it names (Retriever.documents_named, oldest first), each searched on its
-        own for what the question asks, and each one's best unit. None when it names fewer than two."""
+        own for what the question asks, with and without the words that name them ("the visions of …
+        plan"), and each one's best unit. None when it names fewer than two."""
         documents = self.retriever.documents_named(question, vector, sources)
         if len(documents) < 2:
             return None
         asks = focus(asked)
-        asks_vector = vector if asks == question else self.embedder.encode([asks])[0]
+        queries = list(dict.fromkeys([asks, unnamed(asks, [self.retriever.cards.cards[d].label for d in documents])]))
+        asks_vectors = self.embedder.encode(queries)
         hits: list[Hit] = []
         best: list[Evidence] = []
         for document in documents:
-            found = self.retriever.within(document, asks_vector, vector, ACROSS_HITS)
+            found = list({h.chunk.id: h for asks_vector in asks_vectors
+                          for h in self.retriever.within(document, asks_vector, vector, ACROSS_HITS)}.values())
             ranked = self.rank(question, vector, found, asked)
             if ranked:
                 hits += found
@@ -300,8 +311,9 @@ class Answerer:
         return Across([dataclasses.replace(h, rank=n) for n, h in enumerate(hits, 1)], best)
 
     def _each(self, question: str, asked: str, best: list[Evidence], name: str) -> Answer:
-        """One cited unit per document, in the order given; or none, when what the documents hold does
-        not support an answer (judged as one answer's evidence is, over all of them)."""
+        """One cited unit per document, in the order given; or none, when they do not support an
+        answer, judged as one answer's evidence is, with the names and numbers of all the documents
+        (each names only its own)."""
         document = "\n".join(self._document(ev, best) for ev in best)
         if unsupported_reason(question, sorted(best, key=lambda ev: -ev.score), document, self.retriever.idf,
                               asked=asked):

@@ -235,7 +235,7 @@ def _mentioned(word: str, asked: frozenset[str]) -> bool:
 # A question about several documents at once: it compares them, asks of each or of both, or asks how
 # something changed across them ("across these quarters", "how have … changed", "the two accidents").
 ACROSS = re.compile(
-    r"\b(?:compare[sd]?|comparison|across|each of|in each|both|the (?:two|three|four|five)\b|differ(?:s|ed|ence|ences)?"
+    r"\b(?:compare[sd]?|comparison|across|each|both|the (?:two|three|four|five)\b|differ(?:s|ed|ence|ences)?"
     r"|how (?:has|have|did|do|does)\b.{1,80}\bchange[sd]?|over the (?:quarters|years|months|periods)|trends?"
     r"|respectively|versus|vs\.)", re.I)
 
