@@ -56,6 +56,7 @@ SHORT_FORM = re.compile(  # "Department of Transportation (DOT)", "Acme Corp. (t
     r"((?:[A-Z][\w&.'’-]*\s+(?:(?:of|and|for|the|on|&)\s+)*){1,7})\(\s*(?:the\s+)?[\"“]?([A-Z][\w&.-]{1,15})[\"”]?\s*\)")
 SYMBOL = re.compile(r"\b(?:trading\s+symbol|ticker)", re.I)
 TICKER = re.compile(r"(?<![\w.])[A-Z]{1,5}(?![\w.])")
+NOT_TICKERS = {"LLC", "INC", "LTD", "PLC", "CORP", "CO", "LP", "NA", "USD", "N"}  # beside a symbol in its row
 CAPTION = re.compile(r"^\((?=[^)]*\bname\b)[^)]*\)$", re.I)  # "(Exact name of registrant as specified in its charter)"
 TITLED = re.compile(r"^(?:(?:official|full|study|protocol|project|document)\s+)?title\s*:\s*(.{10,200})", re.I)
 FIELD_NAME = re.compile(r"^[A-Z][\w &/-]{2,30}: ")  # a field as names holds it
@@ -157,7 +158,7 @@ def _names(text: str) -> list[str]:
         out += [" ".join(long.split()), short]
     for i, line in enumerate(lines):
         if SYMBOL.search(line):
-            out += [t for below in lines[i + 1:i + 3] for t in TICKER.findall(below)][:2]
+            out += [t for below in lines[i + 1:i + 3] for t in TICKER.findall(below) if t not in NOT_TICKERS][:2]
         if CAPTION.match(line) and i and lines[i - 1]:
             out.append(lines[i - 1])
     fields = [f"{m.group(1)}: {m.group(2).strip()}" for line in lines if (m := FIELD.match(line))]
@@ -262,7 +263,7 @@ class CardIndex:
         (the cards' scores for the question) break ties. Of `scores`' documents only."""
         names = " ".join(PLURAL_NUMBER.sub("", w) for w in NAME_WORD.findall(question))  # "172s": 172
         asked = set(self._tokenize([names], self._stemmer)[0])
-        matched = {s: self.terms[s] & asked for s in scores if s in self.terms}
+        matched = {s: found for s in scores if s in self.terms and (found := self.terms[s] & asked)}
         gain = lambda s, covered: sum(self.idf[t] for t in matched[s] - covered)  # noqa: E731
         chosen: list[str] = []
         covered: set[str] = set()
