@@ -30,7 +30,7 @@ TOKEN = r"(?u)\b\w+\b"  # single characters count: "7 June", "World War 2"
 MAX_TERM = 64  # longer "words" (hashes, runs of x) get no document frequency: they count as rare
 
 
-def _stemmer():
+def stemmer():
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -52,7 +52,7 @@ class Lexicon:
     docs: np.ndarray    # each chunk's source (bytes), in BM25's order: a hit's document without reading it
 
     def __post_init__(self) -> None:
-        self._stemmer = _stemmer()
+        self._stemmer = stemmer()
         self.idf = lru_cache(maxsize=1 << 16)(self._idf)  # an answer asks for the same few terms ~100 times
 
     @classmethod
@@ -61,7 +61,7 @@ class Lexicon:
 
         chunks = list(chunks)
         bm25 = bm25s.BM25()
-        bm25.index(tokenize([f"{c.context}\n{c.text}" for c in chunks], _stemmer()), show_progress=False)
+        bm25.index(tokenize([f"{c.context}\n{c.text}" for c in chunks], stemmer()), show_progress=False)
         counts = Counter(t for c in chunks for t in content_terms(c.text) if len(t) <= MAX_TERM)
         terms = np.array(sorted(counts), dtype=f"U{MAX_TERM}")
         return cls(stamp, np.array([c.id for c in chunks], dtype="S"), bm25, terms,

@@ -14,7 +14,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from rag.answer.qtypes import asks_across
-from rag.cards import CardIndex
+from rag.card_index import CardIndex
 from rag.config import Settings
 from rag.embeddings import BF16_CHUNK_NOISE, Embedder
 from rag.errors import IndexNotFoundError
@@ -63,7 +63,7 @@ class Retriever:
         return CardIndex(self.store.cards(), self.settings.dense_weight)
 
     def named(self, question: str, vector: np.ndarray, sources: frozenset[str] | None = None) -> dict[str, float]:
-        """Document -> how well the question names it, by its card (rag.cards.CardIndex); of `sources` only."""
+        """Document -> how well the question names it, by its card (rag.card_index.CardIndex); of `sources` only."""
         scores = self.cards.scores(question, vector)
         return scores if sources is None else {s: v for s, v in scores.items() if s in sources}
 
@@ -75,7 +75,7 @@ class Retriever:
     def documents_named(self, question: str, vector: np.ndarray, sources: frozenset[str] | None = None) -> list[str]:
         """The documents a question about several of them names, oldest first by their cards' dates
         ([] when it names fewer than two): those whose cards together cover its names
-        (rag.cards.CardIndex.covering), each after the first within NAMED_NEAR of the best card's
+        (rag.card_index.CardIndex.covering), each after the first within NAMED_NEAR of the best card's
         score; when it asks across documents in so many words (rag.answer.qtypes.asks_across), within
         ACROSS_NEAR, and with those whose cards name the same as one of them ("across Amazon's
         quarters") when they are documents of their own, not parts of one work (`_apart`)."""
@@ -133,7 +133,7 @@ class Retriever:
         of one document, the next best of other documents taking the places (a question across
         documents wants each one's evidence, not one document's k best). The question's match with each
         document's card adds to its chunks' scores (CARD_WEIGHT), and when it asks for the latest or
-        earliest of the documents it names, the others are passed over (rag.cards.CardIndex). A question
+        earliest of the documents it names, the others are passed over (rag.card_index.CardIndex). A question
         that asks across
         documents (rag.answer.qtypes.asks_across) gets ACROSS_PER_DOCUMENT unless the caller says."""
         if not question.strip():

@@ -116,3 +116,9 @@ def test_rag_documents_lists_each_documents_title_date_and_names(rag):
     assert d["date"] == "2023-04-01" and "Contoso Ltd." in d["names"] and d["dates"][0] == "2023-04-01"
     shown = subprocess.run([RAG, "documents", "--index", index], capture_output=True, text=True, timeout=300, check=True)
     assert "2023 Q1 CTSO.pdf  (pdf, 3 page(s)" in shown.stdout and "dated 2023-04-01" in shown.stdout
+
+
+def test_the_llm_reads_passages_of_each_document_a_question_across_documents_names(rag):
+    question = "Compare Contoso's net sales across these quarters."
+    found = rag.answerer.across(question, question, rag.embedder.encode([question])[0])
+    assert {h.chunk.source for h in found.passages} == {"2023 Q1 CTSO.pdf", "2023 Q2 CTSO.pdf"}

@@ -1,0 +1,96 @@
+"""Matching questions to the documents' cards (rag.cards): how well a question names each document,
+which of the documents it names "the latest" means, and which documents a question about several of
+them names. Built per index from the stored cards (Store.cards) when a Retriever first needs it."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+
+from rag.cards import Card
+from rag.lexicon import stemmer, tokenize
+
+LATEST = re.compile(r"\b(?:latest|most recent|newest|most current)\b", re.I)
+EARLIEST = re.compile(r"\b(?:earliest|oldest|least recent)\b", re.I)
+NAME_WORD = re.compile(r"(?<!^)(?<![.?!] )\b(?:[A-Z][\w-]*|[\w-]*\d[\w-]*)")  # a capitalised word not opening a sentence, or a number
+PLURAL_NUMBER = re.compile(r"(?<=\d)s$")
+COVER_GAIN = 2.0  # IDF a document's card must add to the words named before it (CardIndex.covering)
+NEAR = 0.05  # documents whose card matches within this of the best are "such documents" for latest/earliest
+
+
+class CardIndex:
+    """Questions matched against the documents' cards: the cosine to each card's label and BM25 over
+    the labels, fused as the chunks' two scores are (rag.retrieval), so a question that names a
+    company, a place, a product or a period scores that document's card above its look-alikes'."""
+
+    def __init__(self, cards: dict[str, tuple[Card, np.ndarray | None]], dense_weight: float) -> None:
+        import bm25s
+
+        usable = {s: (c, v) for s, (c, v) in cards.items() if v is not None and c.label}
+        self.sources = sorted(usable)
+        self.cards = {s: usable[s][0] for s in self.sources}
+        self.vectors = np.stack([usable[s][1] for s in self.sources]) if usable else np.zeros((0, 0), np.float32)
+        self.weight, self._stemmer = dense_weight, stemmer()
+        self.bm25 = bm25s.BM25()
+        tokens = tokenize([self.cards[s].label for s in self.sources], self._stemmer)
+        if self.sources:
+            self.bm25.index(tokens, show_progress=False)
+        self.terms = {s: frozenset(t) for s, t in zip(self.sources, tokens)}
+        df: dict[str, int] = {}
+        for terms in self.terms.values():
+            for t in terms:
+                df[t] = df.get(t, 0) + 1
+        self.idf = {t: math.log((len(self.sources) + 1) / (n + 0.5)) for t, n in df.items()}
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def scores(self, question: str, vector: np.ndarray) -> dict[str, float]:
+        """Source -> how well the question names that document (0 to 1)."""
+        if not self.sources:
+            return {}
+        cosine = self.vectors @ vector
+        tokens = tokenize([question], self._stemmer)[0]
+        lexical = self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.sources))
+        top = float(lexical.max()) or 1.0
+        fused = self.weight * cosine + (1 - self.weight) * lexical / top
+        return dict(zip(self.sources, map(float, fused)))
+
+    def passed_over(self, question: str, scores: dict[str, float]) -> frozenset[str]:
+        """For a question that asks for the latest (earliest) of the documents it names ("Amazon's
+        most recent 10-Q"): those whose cards match within NEAR of the best and carry a date, but the
+        newest (oldest) of them. The question is about that one, not about all of them."""
+        wants = 1 if LATEST.search(question) else -1 if EARLIEST.search(question) else 0
+        if not wants or not scores:
+            return frozenset()
+        best = max(scores.values())
+        dated = [s for s, v in scores.items() if v >= best - NEAR and self.cards[s].date]
+        if len(dated) < 2:
+            return frozenset()
+        chosen = (max if wants > 0 else min)(dated, key=lambda s: self.cards[s].date)  # ISO dates sort as dates
+        return frozenset(dated) - {chosen}
+
+    def covering(self, question: str, scores: dict[str, float]) -> tuple[list[str], list[str]]:
+        """(the documents whose cards together name what the question names, each adding words the
+        ones before did not: "the Cessna 152s at Madill, Oklahoma and at Venice, Florida" names two
+        accident reports; those whose cards name the same words as one of them: "Amazon's inventory
+        across these quarters" names Amazon's every filing alike). Words count by their rarity among
+        the cards (IDF), and only the question's names do (capitalised words and numbers: "which
+        plan" is no name); a document joins the first list only if it adds COVER_GAIN or more. `scores`
+        (the cards' scores for the question) break ties. Of `scores`' documents only."""
+        names = " ".join(PLURAL_NUMBER.sub("", w) for w in NAME_WORD.findall(question))  # "172s": 172
+        asked = set(tokenize([names], self._stemmer)[0])
+        matched = {s: found for s in scores if s in self.terms and (found := self.terms[s] & asked)}
+        gain = lambda s, covered: sum(self.idf[t] for t in matched[s] - covered)  # noqa: E731
+        chosen: list[str] = []
+        covered: set[str] = set()
+        while len(chosen) < len(matched):
+            best = max((s for s in matched if s not in chosen), key=lambda s: (gain(s, covered), scores[s]))
+            if gain(best, covered) < (COVER_GAIN if chosen else 1e-9):
+                break
+            chosen.append(best)
+            covered |= matched[best]
+        alike = [s for s in matched if s not in chosen and any(matched[s] == matched[c] for c in chosen)]
+        return chosen, alike
