@@ -105,6 +105,15 @@ def test_bad_ask_requests_get_a_4xx_with_the_reason(api, body, status, reason):
     assert reason in response.text
 
 
+def test_listed_documents_carry_their_cards_title_names_and_dates(api):
+    report = b"Harbour Survey 2021\n\nThe survey of Skerry Point harbour was completed on 14 March 2021."
+    api.post("/v1/documents", files=[("files", ("survey.md", report, "text/markdown"))])
+    listed = {d["source"]: d for d in api.get("/v1/documents").json()["documents"]}["survey.md"]
+    assert listed["title"] == "Harbour Survey 2021" and listed["date"] == "2021-03-14"
+    assert listed["dates"] == ["2021-03-14"] and isinstance(listed["names"], list)
+    api.delete("/v1/documents/survey.md")
+
+
 def test_documents_can_be_uploaded_listed_asked_about_and_removed(api):
     note = b"The lighthouse on Skerry Point was automated in 1987 after ninety years of keepers."
     added = api.post("/v1/documents", files=[("files", ("lighthouse.txt", note, "text/plain"))])
