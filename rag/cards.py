@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 
 
 from rag.answer.countries import state_names
+from rag.answer.features import title_case
 from rag.types import Page
 
 FIRST_PAGE = 3000  # characters of the first page read for names and dates
 NAMES = 6  # names kept at most
 SHORT_FORMS = 2  # names given with their short form, the first ones only: later ones name what it is about
-OPENING_CHARS = 250  # the first page's opening line names the document when it is no longer than this
+OPENING_CHARS = 250  # a first page's line that states its title is no longer than this
+OPENING_LINES = 6  # ... and, when written as titles are, among its first lines
 FIELDS = 3  # identifying fields ("Label: value") of a form's first page kept at most
 LABEL_CHARS = 300  # a card's label longer than this is cut: it rides along with every chunk's embedding
 
@@ -57,6 +59,7 @@ TICKER = re.compile(r"(?<![\w.])[A-Z]{1,5}(?![\w.])")
 NOT_TICKERS = {"LLC", "INC", "LTD", "PLC", "CORP", "CO", "LP", "NA", "USD", "N"}  # beside a symbol in its row
 CAPTION = re.compile(r"^\((?=[^)]*\bname\b)[^)]*\)$", re.I)  # "(Exact name of registrant as specified in its charter)"
 TITLED = re.compile(r"^(?:(?:official|full|study|protocol|project|document)\s+)?title\s*:\s*(.{10,200})", re.I)
+TITLE_LABEL = re.compile(r"^(?:[\d.]+\s*)?(?:\w+\s+){0,2}title(?:\s+of\s+[\w ]{3,40})?\s*:?$", re.I)  # "1.2 English Title of research project:"
 FIELD_NAME = re.compile(r"^[A-Z][\w &/-]{2,30}: ")  # a field as names holds it
 FIELD = re.compile(r"^([A-Z][\w &/-]{2,30}):\t+([^\t\n]{3,60})")  # a form's "Location:\tTallahassee, FL"
 PAGE_NUMBER = re.compile(r"(?<![\d,.])\d{1,3}(?![\d,.])")
@@ -160,10 +163,25 @@ def _names(text: str) -> list[str]:
         if CAPTION.match(line) and i and lines[i - 1]:
             out.append(lines[i - 1])
     fields = [f"{m.group(1)}: {m.group(2).strip()}" for line in lines if (m := FIELD.match(line))]
-    titled = [m.group(1).strip() for line in lines if (m := TITLED.match(line))]
-    opening = [line.lstrip("#").strip() for line in lines if line][:1]  # a protocol's or report's full title often opens it
-    opening = [line for line in opening if len(line) <= OPENING_CHARS and not FIELD.match(line)]
-    return opening + titled[:1] + [n for n in out if len(n) > 1] + fields[:FIELDS]
+    return _title_lines(lines) + [n for n in out if len(n) > 1] + fields[:FIELDS]
+
+
+def _title_lines(lines: list[str]) -> list[str]:
+    """Where a first page states its full title without setting it in large type: its opening line,
+    the first line written as titles are ("Comparison between Platelet Rich Plasma and Corticosteroids
+    for …") among its first OPENING_LINES, and a "Title:" field, on its line or under a label line
+    ("Title" / "1.2 English Title of research project:")."""
+    shown = [line.lstrip("#").strip() for line in lines if line.strip()]
+    head = [line for line in shown[:OPENING_LINES] if len(line) <= OPENING_CHARS and not FIELD.match(line)]
+    out = head[:1] + [line for line in head if title_case(line)][:1]
+    for i, line in enumerate(shown):
+        if found := TITLED.match(line):
+            out.append(found.group(1).strip())
+            break
+        if TITLE_LABEL.match(line) and i + 1 < len(shown) and len(shown[i + 1]) <= OPENING_CHARS:
+            out.append(shown[i + 1])
+            break
+    return list(dict.fromkeys(out))
 
 
 def _dates(text: str) -> list[str]:
