@@ -263,8 +263,8 @@ def vetoed(q: Question, best: Evidence, unnamed: list[str], best_named: float = 
     flight hours" of another accident, "Revenue" of another company's filing); it asks for a number or a
     date (digits, number words, dates, days) and the best evidence holds none (a quantity may be vague: "how
     many partners" is answered by "several of our partners", which counts nothing); it asks for someone and
-    the evidence names no one new; it asks how many of a unit of measure ("how many flight hours") and
-    the evidence states no number in that unit ("Total Injuries: 1 Fatal"). A place is left to the abstainer: "in France" does not answer "which
+    the evidence names no one new; it asks how many of a unit of measure ("how many flight hours") or
+    how long, and the evidence states no amount in such a unit ("Total Injuries: 1 Fatal"). A place is left to the abstainer: "in France" does not answer "which
     city", and telling them apart needs more than a pattern."""
     if not shares_a_word(q.text, best):
         return "the evidence shares no word with the question"
@@ -278,7 +278,7 @@ def vetoed(q: Question, best: Evidence, unnamed: list[str], best_named: float = 
         return f"a {q.kind} was asked for, and the evidence gives none"
     measured = measure_asked(q.text)
     if measured and not measured.search(best.text):
-        return "a count in a unit of measure was asked for, and the evidence states none in it"
+        return "an amount in a unit of measure was asked for, and the evidence states none in it"
     return None
 
 

@@ -90,22 +90,28 @@ NUMBER = re.compile(rf"\d[\d,.]*|\b({NUMBER_WORDS})\b", re.I)
 # A vague quantity: it answers "how many" without a number, so it never ranks a unit, but it is not absence.
 QUANTIFIER = re.compile(r"\b(several|many|few|numerous|multiple|handful|some|most|countless|dozens|scores|"
                         r"a number of)\b", re.I)
-# "How many (total flight) hours": a count in a unit of measure, which the answer states beside that
-# unit ("2,319 hours", "1,500-foot", "12 mi"); the unit's other spellings follow it.
+# "How many (total flight) hours", "how long": an amount in a unit of measure, which the answer states
+# beside that unit ("2,319 hours", "1,500-foot", "12 mi", "three weeks"); the unit's other spellings follow it.
 UNITS = {"hours": "hours?|hrs?", "minutes": "minutes?|mins?", "days": "days?", "weeks": "weeks?",
          "months": "months?", "years": "years?|yrs?", "miles": "miles?|mi|nm", "feet": "feet|foot|ft",
          "meters": "met(?:er|re)s?|m", "kilometers": "kilomet(?:er|re)s?|km", "pounds": "pounds?|lbs?",
          "gallons": "gallons?|gal", "knots": "knots?|kts?", "dollars": "dollars?|\\$|usd", "percent": "percent|%"}
 MEASURED = re.compile(r"\bhow (?:many|much)\s+(?:[a-z-]+\s+){0,2}?(" + "|".join(UNITS) + r")\b", re.I)
+HOW_LONG = re.compile(r"\bhow long\b(?!\s+ago)", re.I)  # a duration or a length: "three weeks", "1,500-foot"
+LONG_UNITS = ("hours", "minutes", "days", "weeks", "months", "years", "miles", "feet", "meters", "kilometers")
+COUNT = r"(?:\d[\d,.]*|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|several|few)"
 
 
 def measure_asked(question: str) -> re.Pattern | None:
-    """For a question that asks how many of a unit of measure, a pattern of a number stated in that unit."""
-    found = MEASURED.search(question)
-    if not found:
+    """For a question that asks how many of a unit of measure, or how long, a pattern of an amount
+    stated in that unit (in a duration or a length for "how long")."""
+    if found := MEASURED.search(question):
+        unit = UNITS[found.group(1).lower()]
+    elif HOW_LONG.search(question):
+        unit = "|".join(UNITS[u] for u in LONG_UNITS)
+    else:
         return None
-    unit = UNITS[found.group(1).lower()]
-    return re.compile(r"(?:\d[\d,.]*\s*-?\s*(?:" + unit + r")\b)|(?:(?:" + unit + r")\s*\d)", re.I)
+    return re.compile(r"(?:\b" + COUNT + r"\s*-?\s*(?:" + unit + r")\b)|(?:\b(?:" + unit + r")\s*\d)", re.I)
 
 
 # The question's own word, not a relative pronoun: "the spokesperson who warned" is asked by "what".
