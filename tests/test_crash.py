@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.cards import make_card
 from rag.chunking import make_splitter, split
 from rag.config import Settings
 from rag.embeddings import Embedder
@@ -145,8 +146,8 @@ def expected_chunks(folder: Path) -> dict[str, Chunk]:
     """The chunks a clean build of `folder` holds, by id (ids depend on text and place only)."""
     settings = Settings()
     splitter = make_splitter(settings.chunk_size, settings.chunk_overlap)
-    return {c.id: c for root, path in discover([folder])
-            for page in load(path, path.relative_to(root).as_posix(), 10**9) for c in split(page, splitter)}
+    loaded = [load(path, path.relative_to(root).as_posix(), 10**9) for root, path in discover([folder])]
+    return {c.id: c for pages in loaded for page in pages for c in split(page, splitter, make_card(pages).label)}
 
 
 # --- reading an index folder ---------------------------------------------------------------------
@@ -160,6 +161,7 @@ class IndexState:
     record_keys: list[str]       # LangChain's record manager
     sentence_ids: set[str]       # table sentence_vectors
     pages: dict[str, str]        # table pages: source -> stored text (txt/md have one page)
+    carded: set[str]             # table cards: the sources whose card has its label's vector
 
     @property
     def ids(self) -> set[str]:
@@ -170,7 +172,8 @@ class IndexState:
 
 def read_state(store: Store) -> IndexState:
     return IndexState(store.all_chunks(), store.records.list_keys(), store.sentence_vector_ids(),
-                      {s: store.page_text(s, None) for s in store.sources()})
+                      {s: store.page_text(s, None) for s in store.sources()},
+                      {s for s, (_, vector) in store.cards().items() if vector is not None})
 
 
 def read_index(index_dir: Path, embedder: Embedder) -> IndexState:
@@ -193,7 +196,7 @@ def index_in_process(index_dir: Path, folder: Path, embedder: Embedder) -> Index
 
 def assert_consistent(state: IndexState, folder: Path) -> None:
     """What a clean build of `folder` would hold: its chunks and nothing else, each an exact span of
-    its source's stored text, every one recorded and with its sentence vectors."""
+    its source's stored text, every one recorded and with its sentence vectors, and each source's card."""
     expected = expected_chunks(folder)
     ids = [c.id for c in state.chunks]
     assert len(ids) == len(set(ids)), "duplicate chunk ids in Chroma"
@@ -202,6 +205,7 @@ def assert_consistent(state: IndexState, folder: Path) -> None:
     assert sorted(state.record_keys) == sorted(ids), "the record manager and Chroma disagree"
     assert state.sentence_ids == set(ids), "sentence vectors are not exactly those of the chunks"
     assert state.pages == {s: (folder / s).read_text(encoding="utf-8") for s in {c.source for c in expected.values()}}
+    assert state.carded == set(state.pages), "a document without its card, or a card without its document"
     for c in state.chunks:
         assert state.pages[c.source][c.start:c.end] == c.text
 
@@ -306,7 +310,7 @@ def test_a_run_killed_at_any_point_is_completed_by_the_next_run(tmp_path, embedd
     cleaned up, not merely completed."""
     corpus = Corpus(tmp_path / "docs")
     index_dir = tmp_path / "index"
-    state, lines, killed = IndexState([], [], set(), {}), [], []
+    state, lines, killed = IndexState([], [], set(), {}, set()), [], []
     for n, point in enumerate(KILLS):
         changing = corpus.change_for_run(n) if n else []
         target = set(expected_chunks(corpus.folder))
