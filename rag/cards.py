@@ -57,7 +57,7 @@ SHORT_FORM = re.compile(  # "Department of Transportation (DOT)", "Acme Corp. (t
 SYMBOL = re.compile(r"\b(?:trading\s+symbol|ticker)", re.I)
 TICKER = re.compile(r"(?<![\w.])[A-Z]{1,5}(?![\w.])")
 NOT_TICKERS = {"LLC", "INC", "LTD", "PLC", "CORP", "CO", "LP", "NA", "USD", "N"}  # beside a symbol in its row
-CAPTION = re.compile(r"^\((?=[^)]*\bname\b)[^)]*\)$", re.I)  # "(Exact name of registrant as specified in its charter)"
+CAPTION = re.compile(r"\((?=[^)]*\bname\b)[^)]*\)$", re.I)  # "(Exact name of registrant as specified in its charter)"
 TITLED = re.compile(r"^(?:(?:official|full|study|protocol|project|document)\s+)?title\s*:\s*(.{10,200})", re.I)
 TITLE_LABEL = re.compile(r"^(?:[\d.]+\s*)?(?:\w+\s+){0,2}title(?:\s+of\s+[\w ]{3,40})?\s*:?$", re.I)  # "1.2 English Title of research project:"
 FIELD_NAME = re.compile(r"^[A-Z][\w &/-]{2,30}: ")  # a field as names holds it
@@ -160,8 +160,9 @@ def _names(text: str) -> list[str]:
     for i, line in enumerate(lines):
         if SYMBOL.search(line):
             out += [t for below in lines[i + 1:i + 3] for t in TICKER.findall(below) if t not in NOT_TICKERS][:2]
-        if CAPTION.match(line) and i and lines[i - 1]:
-            out.append(lines[i - 1])
+        if found := CAPTION.search(line):  # the name is the line above its caption, or before it on its line
+            named = line[:found.start()].strip() or (lines[i - 1] if i else "")
+            out += [named] if named else []
     fields = [f"{m.group(1)}: {m.group(2).strip()}" for line in lines if (m := FIELD.match(line))]
     return _title_lines(lines) + [n for n in out if len(n) > 1] + fields[:FIELDS]
 

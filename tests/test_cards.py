@@ -65,6 +65,12 @@ def test_a_pdfs_card_has_its_title_block_its_names_and_the_date_its_first_page_s
     assert d["date"] == "2023-07-01"
 
 
+def test_a_forms_captioned_name_is_a_name_whether_the_caption_is_below_it_or_beside_it():
+    above = make_card([Page("a.pdf", 1, "FORM 10-Q\nContoso Ltd.\n(Exact name of registrant as specified in its charter)")])
+    beside = make_card([Page("b.pdf", 1, "FORM 10-Q\nContoso Ltd. (Exact name of registrant as specified in its charter)")])
+    assert "Contoso Ltd." in above.names and "Contoso Ltd." in beside.names
+
+
 def test_every_chunk_carries_its_documents_card_in_its_context(rag):
     chunks = rag.passages("2023 Q1 CTSO.pdf")
     assert len({c.page for c in chunks}) == 3
