@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 
+from rag.answer.text import STOPWORDS
 from rag.cards import Card
 from rag.lexicon import stemmer, tokenize
 
@@ -17,6 +18,8 @@ EARLIEST = re.compile(r"\b(?:earliest|oldest|least recent)\b", re.I)
 NAME_WORD = re.compile(r"(?<!^)(?<![.?!] )\b(?:[A-Z][\w-]*|[\w-]*\d[\w-]*)")  # a capitalised word not opening a sentence, or a number
 PLURAL_NUMBER = re.compile(r"(?<=\d)s$")
 COVER_GAIN = 2.0  # IDF a document's card must add to the words named before it (CardIndex.covering)
+DESCRIBING = re.compile(r"\b[a-z][a-z-]{3,}\b")  # a lower-case word of four letters or more
+OWN_WORDS = 2  # words of the question only its card holds that make a document described (CardIndex.described)
 NEAR = 0.05  # documents whose card matches within this of the best are "such documents" for latest/earliest
 
 
@@ -38,11 +41,11 @@ class CardIndex:
         if self.sources:
             self.bm25.index(tokens, show_progress=False)
         self.terms = {s: frozenset(t) for s, t in zip(self.sources, tokens)}
-        df: dict[str, int] = {}
+        self.df: dict[str, int] = {}
         for terms in self.terms.values():
             for t in terms:
-                df[t] = df.get(t, 0) + 1
-        self.idf = {t: math.log((len(self.sources) + 1) / (n + 0.5)) for t, n in df.items()}
+                self.df[t] = self.df.get(t, 0) + 1
+        self.idf = {t: math.log((len(self.sources) + 1) / (n + 0.5)) for t, n in self.df.items()}
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -94,3 +97,21 @@ class CardIndex:
             covered |= matched[best]
         alike = [s for s in matched if s not in chosen and any(matched[s] == matched[c] for c in chosen)]
         return chosen, alike
+
+    def described(self, question: str, scores: dict[str, float], chosen: list[str]) -> list[str]:
+        """Documents the question describes rather than names ("the platelet rich plasma rotator cuff
+        trial and the recurrent pilonidal sinus flap trial"), beyond `chosen`: each holds OWN_WORDS or
+        more of the question's lower-case words that no other card holds and none before covered.
+        One such word is chance ("air"); two are a description. Of `scores`' documents only."""
+        words = " ".join(w for w in DESCRIBING.findall(question) if w not in STOPWORDS)
+        own = {t for t in tokenize([words], self._stemmer)[0] if self.df.get(t) == 1}
+        covered = {t for c in chosen for t in self.terms.get(c, ()) if t in own}
+        out: list[str] = []
+        while True:
+            gains = [(len((self.terms[s] & own) - covered), scores[s], s) for s in scores
+                     if s in self.terms and s not in chosen and s not in out]
+            gain, _, best = max(gains, default=(0, 0.0, ""))
+            if gain < OWN_WORDS:
+                return out
+            out.append(best)
+            covered |= self.terms[best] & own

@@ -59,6 +59,7 @@ TICKER = re.compile(r"(?<![\w.])[A-Z]{1,5}(?![\w.])")
 NOT_TICKERS = {"LLC", "INC", "LTD", "PLC", "CORP", "CO", "LP", "NA", "USD", "N"}  # beside a symbol in its row
 CAPTION = re.compile(r"\((?=[^)]*\bname\b)[^)]*\)$", re.I)  # "(Exact name of registrant as specified in its charter)"
 TITLED = re.compile(r"^(?:(?:official|full|study|protocol|project|document)\s+)?title\s*:\s*(.{10,200})", re.I)
+LIST_ITEM = re.compile(r"[•●○◦▪■□➢✓✔*·–—-]\s")  # "• Mr Joseph John – Urology Registrar …" is a list, not a title
 TITLE_LABEL = re.compile(r"^(?:[\d.]+\s*)?(?:\w+\s+){0,2}title(?:\s+of\s+[\w ]{3,40})?\s*:?$", re.I)  # "1.2 English Title of research project:"
 FIELD_NAME = re.compile(r"^[A-Z][\w &/-]{2,30}: ")  # a field as names holds it
 FIELD = re.compile(r"^([A-Z][\w &/-]{2,30}):\t+([^\t\n]{3,60})")  # a form's "Location:\tTallahassee, FL"
@@ -153,18 +154,22 @@ def _heading(text: str) -> str:
 
 
 def _names(text: str) -> list[str]:
+    """The first page's names, shortest and surest first (the label keeps LABEL_CHARS): a form's
+    captioned name and a trading symbol, then the lines that state its title, then names given with
+    their short form, then its first identifying fields."""
     lines = [line.strip() for line in text.splitlines()]
-    out = []
+    own, short_forms = [], []
     for long, short in SHORT_FORM.findall(text)[:SHORT_FORMS]:
-        out += [" ".join(long.split()), short]
+        short_forms += [" ".join(long.split()), short]
     for i, line in enumerate(lines):
         if SYMBOL.search(line):
-            out += [t for below in lines[i + 1:i + 3] for t in TICKER.findall(below) if t not in NOT_TICKERS][:2]
+            own += [t for below in lines[i + 1:i + 3] for t in TICKER.findall(below) if t not in NOT_TICKERS][:2]
         if found := CAPTION.search(line):  # the name is the line above its caption, or before it on its line
             named = line[:found.start()].strip() or (lines[i - 1] if i else "")
-            out += [named] if named else []
+            own += [named] if named else []
     fields = [f"{m.group(1)}: {m.group(2).strip()}" for line in lines if (m := FIELD.match(line))]
-    return _title_lines(lines) + [n for n in out if len(n) > 1] + fields[:FIELDS]
+    names = own + _title_lines(lines) + short_forms + fields[:FIELDS]
+    return [n for n in names if len(n) > 1]
 
 
 def _title_lines(lines: list[str]) -> list[str]:
@@ -174,7 +179,7 @@ def _title_lines(lines: list[str]) -> list[str]:
     ("Title" / "1.2 English Title of research project:")."""
     shown = [line.lstrip("#").strip() for line in lines if line.strip()]
     head = [line for line in shown[:OPENING_LINES] if len(line) <= OPENING_CHARS and not FIELD.match(line)]
-    out = head[:1] + [line for line in head if title_case(line)][:1]
+    out = head[:1] + [line for line in head if title_case(line) and not LIST_ITEM.match(line)][:1]
     for i, line in enumerate(shown):
         if found := TITLED.match(line):
             out.append(found.group(1).strip())

@@ -78,7 +78,9 @@ class Retriever:
         (rag.card_index.CardIndex.covering), each after the first within NAMED_NEAR of the best card's
         score; when it asks across documents in so many words (rag.answer.qtypes.asks_across), within
         ACROSS_NEAR, and with those whose cards name the same as one of them ("across Amazon's
-        quarters") when they are documents of their own, not parts of one work (`_apart`)."""
+        quarters") when they are documents of their own, not parts of one work (`_apart`); then those
+        it describes in words only their cards hold (rag.card_index.CardIndex.described), beside
+        those or beside the best card's document."""
         named = self.named(question, vector, sources)
         if not named:
             return []
@@ -87,6 +89,9 @@ class Retriever:
         near = ACROSS_NEAR if across else NAMED_NEAR
         documents = chosen[:1] + [s for s in chosen[1:] if named[s] >= best - near]
         documents += [s for s in alike if self._apart(s, documents[0])] if across else []
+        if len(documents) < 2:
+            documents = [max(named, key=lambda s: named[s])]
+        documents += self.cards.described(question, named, documents)
         if len(documents) < 2:
             return []
         return sorted(documents[:ACROSS_DOCUMENTS], key=lambda s: (self.cards.cards[s].date or "9999", -named[s]))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from rag.answer.citations import Span, abstain, compose, enforce
 from rag.answer.extractive import (Evidence, abstention_unsettled, judge, logit_noise, rank_sentences, select,
-                                   unsettled, unsupported_reason, widen)
+                                   specific_terms, unnamed_terms, unsettled, unsupported_reason, widen)
 from rag.answer.features import UNIT_FEATURES, focus
 from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
@@ -313,10 +313,14 @@ class Answerer:
     def _each(self, question: str, asked: str, best: list[Evidence], name: str) -> Answer:
         """One cited unit per document, in the order given; or none, when they do not support an
         answer, judged as one answer's evidence is, with the names and numbers of all the documents
-        (each names only its own)."""
+        (each names only its own). A question across documents may name one that was not found (or
+        is not indexed): the others are answered as long as at least half of its names are found."""
         document = "\n".join(self._document(ev, best) for ev in best)
-        if unsupported_reason(question, sorted(best, key=lambda ev: -ev.score), document, self.retriever.idf,
-                              asked=asked):
+        unfound = unnamed_terms(asked, document)
+        if len(unfound) * 2 > len(specific_terms(asked)):
+            return abstain(question, name)
+        if unsupported_reason(question, sorted(best, key=lambda ev: -ev.score), "\n".join([document, *unfound]),
+                              self.retriever.idf, asked=asked):
             return abstain(question, name)
         return compose(question, [(ev.text, [Span(ev.chunk, ev.start, ev.end, float(ev.row[RETRIEVAL]))])
                                   for ev in best], name)
