@@ -9,9 +9,11 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from rag.cards import line_key, make_card
+from rag.card_index import CardIndex
+from rag.cards import Card, line_key, make_card
 from rag.config import Settings
 from rag.service import Rag
 from rag.types import Page
@@ -128,3 +130,15 @@ def test_the_llm_reads_passages_of_each_document_a_question_across_documents_nam
     question = "Compare Contoso's net sales across these quarters."
     found = rag.answerer.across(question, question, rag.embedder.encode([question])[0])
     assert {h.chunk.source for h in found.passages} == {"2023 Q1 CTSO.pdf", "2023 Q2 CTSO.pdf"}
+
+
+def test_documents_described_in_words_only_their_cards_hold_are_found_and_one_such_word_is_not_enough():
+    labels = {"prp.pdf": "Comparison between Platelet Rich Plasma and Corticosteroids for Rotator Cuff Tendinopathy",
+              "sinus.pdf": "Rhomboid flap outcome in recurrent sacrococcygeal pilonidal sinus",
+              "walk.pdf": "Postprandial ambulation in gestational diabetes and air quality"}
+    vector = np.ones(4, dtype=np.float32) / 2
+    index = CardIndex({s: (Card(s, label=label), vector) for s, label in labels.items()}, 0.6)
+    scores = dict.fromkeys(labels, 0.0)
+    both = "What age ranges do the platelet rich plasma rotator cuff trial and the recurrent pilonidal sinus flap trial admit?"
+    assert sorted(index.described(both, scores, [])) == ["prp.pdf", "sinus.pdf"]
+    assert index.described("Which trial measured the air in the ward?", scores, []) == []
