@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import cached_property
 
 import numpy as np
 
@@ -46,6 +47,13 @@ class CardIndex:
             for t in terms:
                 self.df[t] = self.df.get(t, 0) + 1
         self.idf = {t: math.log((len(self.sources) + 1) / (n + 0.5)) for t, n in self.df.items()}
+
+    @cached_property
+    def mentioned(self) -> set[str]:
+        """What any card mentions, as rag.answer.extractive.unnamed_terms compares names."""
+        from rag.answer.extractive import mentioned_terms
+
+        return mentioned_terms("\n".join(card.label for card in self.cards.values()))
 
     def __len__(self) -> int:
         return len(self.sources)

@@ -241,10 +241,16 @@ def one_edit(a: str, b: str) -> bool:
         and a[i + 2:] == b[i + 2:]
 
 
-def unnamed_terms(question: str, document: str) -> list[str]:
-    """The names and numbers of the question that the document never mentions."""
-    mentioned = {stem(fold(w)) for w in set(words(document)) if w not in STOPWORDS}
+def unnamed_terms(question: str, document: str | set[str]) -> list[str]:
+    """The names and numbers of the question that the document (its text, or its `mentioned_terms`)
+    never mentions."""
+    mentioned = mentioned_terms(document) if isinstance(document, str) else document
     return sorted(t for t in specific_terms(question) if not _mentions(mentioned, t))
+
+
+def mentioned_terms(text: str) -> set[str]:
+    """The terms a text mentions, as unnamed_terms compares them."""
+    return {stem(fold(w)) for w in set(words(text)) if w not in STOPWORDS}
 
 
 def shares_a_word(question: str, best: Evidence) -> bool:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from rag.answer.citations import Span, abstain, compose, enforce
 from rag.answer.extractive import (Evidence, abstention_unsettled, judge, logit_noise, rank_sentences, select,
-                                   specific_terms, unnamed_terms, unsettled, unsupported_reason, widen)
+                                   mentioned_terms, specific_terms, unnamed_terms, unsettled, unsupported_reason,
+                                   widen)
 from rag.answer.features import UNIT_FEATURES, focus
 from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
@@ -314,10 +315,12 @@ class Answerer:
         """One cited unit per document, in the order given; or none, when they do not support an
         answer, judged as one answer's evidence is, with the names and numbers of all the documents
         (each names only its own). A question across documents may name one that was not found (or
-        is not indexed): the others are answered as long as at least half of its names are found."""
+        is not indexed): the others are answered as long as at least half of its names are found and
+        no document's card holds the others."""
         document = "\n".join(self._document(ev, best) for ev in best)
         unfound = unnamed_terms(asked, document)
-        if len(unfound) * 2 > len(specific_terms(asked)):
+        nowhere = unnamed_terms(asked, mentioned_terms(document) | self.retriever.cards.mentioned)
+        if len(unfound) * 2 > len(specific_terms(asked)) or unfound != nowhere:
             return abstain(question, name)
         if unsupported_reason(question, sorted(best, key=lambda ev: -ev.score), "\n".join([document, *unfound]),
                               self.retriever.idf, asked=asked):
