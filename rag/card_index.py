@@ -42,11 +42,11 @@ class CardIndex:
         if self.sources:
             self.bm25.index(tokens, show_progress=False)
         self.terms = {s: frozenset(t) for s, t in zip(self.sources, tokens)}
-        self.df: dict[str, int] = {}
-        for terms in self.terms.values():
+        self.holders: dict[str, list[str]] = {}  # term -> the cards that hold it: a question looks up only its own
+        for source, terms in self.terms.items():
             for t in terms:
-                self.df[t] = self.df.get(t, 0) + 1
-        self.idf = {t: math.log((len(self.sources) + 1) / (n + 0.5)) for t, n in self.df.items()}
+                self.holders.setdefault(t, []).append(source)
+        self.idf = {t: math.log((len(self.sources) + 1) / (len(held) + 0.5)) for t, held in self.holders.items()}
 
     @cached_property
     def mentioned(self) -> set[str]:
@@ -93,7 +93,11 @@ class CardIndex:
         (the cards' scores for the question) break ties. Of `scores`' documents only."""
         names = " ".join(PLURAL_NUMBER.sub("", w) for w in NAME_WORD.findall(question))  # "172s": 172
         asked = set(tokenize([names], self._stemmer)[0])
-        matched = {s: found for s in scores if s in self.terms and (found := self.terms[s] & asked)}
+        matched: dict[str, set[str]] = {}
+        for t in asked:
+            for s in self.holders.get(t, ()):
+                if s in scores:
+                    matched.setdefault(s, set()).add(t)
         gain = lambda s, covered: sum(self.idf[t] for t in matched[s] - covered)  # noqa: E731
         chosen: list[str] = []
         covered: set[str] = set()
@@ -112,12 +116,13 @@ class CardIndex:
         more of the question's lower-case words that no other card holds and none before covered.
         One such word is chance ("air"); two are a description. Of `scores`' documents only."""
         words = " ".join(w for w in DESCRIBING.findall(question) if w not in STOPWORDS)
-        own = {t for t in tokenize([words], self._stemmer)[0] if self.df.get(t) == 1}
+        own = {t for t in tokenize([words], self._stemmer)[0] if len(self.holders.get(t, ())) == 1}
         covered = {t for c in chosen for t in self.terms.get(c, ()) if t in own}
+        holding = {self.holders[t][0] for t in own} & scores.keys()
         out: list[str] = []
         while True:
-            gains = [(len((self.terms[s] & own) - covered), scores[s], s) for s in scores
-                     if s in self.terms and s not in chosen and s not in out]
+            gains = [(len((self.terms[s] & own) - covered), scores[s], s) for s in holding
+                     if s not in chosen and s not in out]
             gain, _, best = max(gains, default=(0, 0.0, ""))
             if gain < OWN_WORDS:
                 return out
