@@ -22,10 +22,12 @@ def write_pdf(path: Path, pages: list[str], title: list[str] | None = None) -> P
     return path
 
 
-def write_docx(path: Path, paragraphs: list[str]) -> Path:
+def write_docx(path: Path, paragraphs: list[str], title: str = "") -> Path:
+    """`title`: the core properties' title (File > Properties in Word)."""
     import docx
 
     document = docx.Document()
+    document.core_properties.title = title
     for text in paragraphs:
         document.add_paragraph(text)
     document.save(str(path))

@@ -15,10 +15,11 @@ import pytest
 from rag.card_index import CardIndex
 from rag.cards import Card, line_key, make_card
 from rag.config import Settings
+from rag.loaders import load
 from rag.service import Rag
 from rag.types import Page
 
-from .files import write_pdf
+from .files import write_docx, write_epub, write_html, write_pdf
 from .rag_server import RAG
 
 RUNNING = "Quarterly Report on Form 10-Q - unaudited"
@@ -71,6 +72,14 @@ def test_a_forms_captioned_name_is_a_name_whether_the_caption_is_below_it_or_bes
     above = make_card([Page("a.pdf", 1, "FORM 10-Q\nContoso Ltd.\n(Exact name of registrant as specified in its charter)")])
     beside = make_card([Page("b.pdf", 1, "FORM 10-Q\nContoso Ltd. (Exact name of registrant as specified in its charter)")])
     assert "Contoso Ltd." in above.names and "Contoso Ltd." in beside.names
+
+
+def test_docx_html_and_epub_documents_are_titled_by_their_own_metadata(tmp_path):
+    docx_ = write_docx(tmp_path / "minutes.docx", ["The board met on 3 May 2022."], title="Board Minutes, Spring")
+    html = write_html(tmp_path / "page.html", "<p>Opening hours are 9 to 5.</p>", title="Visitor Guide")
+    book = write_epub(tmp_path / "book.epub", ["<p>It was a dark night.</p>"])
+    titles = {path.name: make_card(load(path, path.name, 10**8)).title for path in (docx_, html, book)}
+    assert titles == {"minutes.docx": "Board Minutes, Spring", "page.html": "Visitor Guide", "book.epub": "Test book"}
 
 
 def test_every_chunk_carries_its_documents_card_in_its_context(rag):

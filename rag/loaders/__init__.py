@@ -59,7 +59,7 @@ def load(path: Path, source: str, max_bytes: int, settings: Settings | None = No
         raise LoadError(str(path), f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit (RAG_MAX_FILE_MB)")
     texts = _extract(path, Budget(path, settings or Settings()))
     paged = suffix in PAGED
-    title = getattr(texts, "title", None)  # a PDF's running headers (rag.loaders.layout.Texts)
+    title = getattr(texts, "title", None)  # the document's own title, where its format gives one (Texts)
     pages = [Page(source, i + 1 if paged else None, t, title) for i, t in enumerate(texts) if t.strip()]
     if not pages:
         raise LoadError(str(path), "no text found (an empty file, or nothing but images)")

@@ -1,10 +1,11 @@
-"""EPUB: one page per chapter (each document of the spine, numbered from 1), its HTML read like an HTML file."""
+"""EPUB: one page per chapter (each document of the spine, numbered from 1), its HTML read like an HTML file;
+titled by its Dublin Core title."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rag.loaders.layout import compose
+from rag.loaders.layout import Texts, compose
 from rag.loaders.limits import Budget, unzipped
 from rag.loaders.markup import blocks, parse
 
@@ -14,5 +15,8 @@ def load_epub(path: Path, budget: Budget) -> list[str]:
 
     book = epub.read_epub(unzipped(path, budget))
     chapters = [book.get_item_with_id(item_id) for item_id, _ in book.spine]
-    return [budget.spend(compose(blocks(parse(chapter.get_content(), budget), budget)))
-            for chapter in chapters if chapter is not None and chapter.get_type() == ITEM_DOCUMENT]
+    texts = Texts(budget.spend(compose(blocks(parse(chapter.get_content(), budget), budget)))
+                  for chapter in chapters if chapter is not None and chapter.get_type() == ITEM_DOCUMENT)
+    titles = book.get_metadata("DC", "title")  # [(title, attributes)], Dublin Core
+    texts.title = " ".join(str(titles[0][0]).split()) or None if titles else None
+    return texts

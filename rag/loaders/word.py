@@ -6,14 +6,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.loaders.layout import Block, compose
+from rag.loaders.layout import Block, Texts, compose
 from rag.loaders.limits import Budget, unzipped
 
 
 def load_docx(path: Path, budget: Budget) -> list[str]:
+    """The document's text, titled by its core properties' title when it has one."""
     import docx
 
-    return [budget.spend(compose(_blocks(docx.Document(unzipped(path, budget)), budget)))]
+    document = docx.Document(unzipped(path, budget))
+    texts = Texts([budget.spend(compose(_blocks(document, budget)))])
+    texts.title = " ".join((document.core_properties.title or "").split()) or None
+    return texts
 
 
 def _blocks(document: Any, budget: Budget) -> Iterator[Block]:
