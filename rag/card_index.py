@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.answer.text import STOPWORDS
 from rag.cards import Card
-from rag.lexicon import stemmer, tokenize
+from rag.lexicon import new_bm25, stemmer, tokenize
 
 LATEST = re.compile(r"\b(?:latest|most recent|newest|most current)\b", re.I)
 EARLIEST = re.compile(r"\b(?:earliest|oldest|least recent)\b", re.I)
@@ -30,14 +30,12 @@ class CardIndex:
     company, a place, a product or a period scores that document's card above its look-alikes'."""
 
     def __init__(self, cards: dict[str, tuple[Card, np.ndarray | None]], dense_weight: float) -> None:
-        import bm25s
-
         usable = {s: (c, v) for s, (c, v) in cards.items() if v is not None and c.label}
         self.sources = sorted(usable)
         self.cards = {s: usable[s][0] for s in self.sources}
         self.vectors = np.stack([usable[s][1] for s in self.sources]) if usable else np.zeros((0, 0), np.float32)
         self.weight, self._stemmer = dense_weight, stemmer()
-        self.bm25 = bm25s.BM25()
+        self.bm25 = new_bm25()
         tokens = tokenize([self.cards[s].label for s in self.sources], self._stemmer)
         if self.sources:
             self.bm25.index(tokens, show_progress=False)

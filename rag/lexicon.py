@@ -10,6 +10,7 @@ running server notices a new one by that file alone (`changed()`)."""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import shutil
@@ -36,10 +37,23 @@ def stemmer():
     return Stemmer.Stemmer("english")
 
 
-def tokenize(texts: list[str], stemmer) -> list[list[str]]:
+def _bm25s():
+    """The bm25s module, imported on first use (it costs a question's start-up otherwise). It sets its own
+    logger to DEBUG, so a server's log would show "Building index from tokens" whenever one is built:
+    that logger is kept to warnings."""
     import bm25s
 
-    return bm25s.tokenize(texts, token_pattern=TOKEN, stemmer=stemmer, return_ids=False, show_progress=False)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def new_bm25():
+    """An empty bm25s.BM25."""
+    return _bm25s().BM25()
+
+
+def tokenize(texts: list[str], stemmer) -> list[list[str]]:
+    return _bm25s().tokenize(texts, token_pattern=TOKEN, stemmer=stemmer, return_ids=False, show_progress=False)
 
 
 @dataclass
@@ -57,10 +71,8 @@ class Lexicon:
 
     @classmethod
     def build(cls, chunks: Iterable[Chunk], stamp: str) -> Lexicon:
-        import bm25s
-
         chunks = list(chunks)
-        bm25 = bm25s.BM25()
+        bm25 = new_bm25()
         bm25.index(tokenize([f"{c.context}\n{c.text}" for c in chunks], stemmer()), show_progress=False)
         counts = Counter(t for c in chunks for t in content_terms(c.text) if len(t) <= MAX_TERM)
         terms = np.array(sorted(counts), dtype=f"U{MAX_TERM}")
@@ -128,13 +140,11 @@ class Lexicon:
     def load(cls, index_dir: Path) -> Lexicon | None:
         """The published build, memory-mapped; None if there is none (an index written by a version
         before this one, or an empty one)."""
-        import bm25s
-
         name = current_build(index_dir)
         build = index_dir / FOLDER / name if name else None
         if build is None or not (build / "docs.npy").is_file():
             return None
-        bm25 = bm25s.BM25.load(str(build / "bm25"), mmap=True, show_progress=False)
+        bm25 = _bm25s().BM25.load(str(build / "bm25"), mmap=True, show_progress=False)
         return cls((build / "stamp").read_text(), np.load(build / "ids.npy", mmap_mode="r"), bm25,
                    np.load(build / "terms.npy", mmap_mode="r"), np.load(build / "df.npy", mmap_mode="r"),
                    np.load(build / "docs.npy", mmap_mode="r"))
