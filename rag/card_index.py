@@ -10,6 +10,8 @@ from functools import cached_property
 
 import numpy as np
 
+from rag.answer.extractive import mentioned_terms
+from rag.answer.qtypes import asks_across
 from rag.answer.text import STOPWORDS
 from rag.cards import Card
 from rag.lexicon import new_bm25, stemmer, tokenize
@@ -18,6 +20,9 @@ LATEST = re.compile(r"\b(?:latest|most recent|newest|most current)\b", re.I)
 EARLIEST = re.compile(r"\b(?:earliest|oldest|least recent)\b", re.I)
 NAME_WORD = re.compile(r"(?<!^)(?<![.?!] )\b(?:[A-Z][\w-]*|[\w-]*\d[\w-]*)")  # a capitalised word not opening a sentence, or a number
 PLURAL_NUMBER = re.compile(r"(?<=\d)s$")
+NAMED_NEAR = 0.15  # a question is about several documents whose cards it names this close to the best
+ACROSS_NEAR = 0.3  # ... this close, when it says it asks across documents
+ACROSS_DOCUMENTS = 5  # ... at most this many
 COVER_GAIN = 2.0  # IDF a document's card must add to the words named before it (CardIndex.covering)
 DESCRIBING = re.compile(r"\b[a-z][a-z-]{3,}\b")  # a lower-case word of four letters or more
 OWN_WORDS = 2  # words of the question only its card holds that make a document described (CardIndex.described)
@@ -49,8 +54,6 @@ class CardIndex:
     @cached_property
     def mentioned(self) -> set[str]:
         """What any card mentions, as rag.answer.extractive.unnamed_terms compares names."""
-        from rag.answer.extractive import mentioned_terms
-
         return mentioned_terms("\n".join(card.label for card in self.cards.values()))
 
     def __len__(self) -> int:
@@ -80,6 +83,36 @@ class CardIndex:
             return frozenset()
         chosen = (max if wants > 0 else min)(dated, key=lambda s: self.cards[s].date)  # ISO dates sort as dates
         return frozenset(dated) - {chosen}
+
+    def documents(self, question: str, scores: dict[str, float]) -> list[str]:
+        """The documents a question about several of them names, oldest first by their cards' dates
+        ([] when it names fewer than two): those whose cards together cover its names (`covering`),
+        each after the first within NAMED_NEAR of the best card's score; when it asks across
+        documents in so many words (rag.answer.qtypes.asks_across), within ACROSS_NEAR, and with
+        those whose cards name the same as one of them ("across Amazon's quarters") when they are
+        documents of their own, not parts of one work (`_apart`); then those it describes in words
+        only their cards hold (`described`), beside those or beside the best card's document.
+        `scores`: the cards' scores for the question (`scores`), of the documents it may be about."""
+        if not scores:
+            return []
+        chosen, alike = self.covering(question, scores)
+        best, across = max(scores.values()), asks_across(question)
+        near = ACROSS_NEAR if across else NAMED_NEAR
+        documents = chosen[:1] + [s for s in chosen[1:] if scores[s] >= best - near]
+        documents += [s for s in alike if self._apart(s, documents[0])] if across else []
+        if len(documents) < 2:
+            documents = [max(scores, key=lambda s: scores[s])]
+        documents += self.described(question, scores, documents)
+        if len(documents) < 2:
+            return []
+        return sorted(documents[:ACROSS_DOCUMENTS], key=lambda s: (self.cards[s].date or "9999", -scores[s]))
+
+    def _apart(self, source: str, other: str) -> bool:
+        """Two documents whose cards name the same are documents of their own when they are dated or
+        their labels differ in more than numbers; else they are parts of one work ("Rhine_p012.txt",
+        "Rhine_p013.txt": an article's paragraphs), which a question across documents is not about."""
+        card, theirs = self.cards[source], self.cards[other]
+        return bool(card.date) or re.sub(r"\d+", "#", card.label) != re.sub(r"\d+", "#", theirs.label)
 
     def covering(self, question: str, scores: dict[str, float]) -> tuple[list[str], list[str]]:
         """(the documents whose cards together name what the question names, each adding words the

@@ -6,7 +6,6 @@ what matters for rank 1. Dense catches paraphrases, BM25 catches names and numbe
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from functools import cached_property, lru_cache
@@ -23,9 +22,6 @@ from rag.store import Store
 from rag.types import Chunk, Hit
 
 CARD_WEIGHT = 0.3  # weight of how well the question names a chunk's document (its card), beside the chunk's own score
-ACROSS_NEAR = 0.3  # a question across documents is about those whose cards it names this close to the best
-NAMED_NEAR = 0.15  # ... and one that does not say it asks across documents, this close
-ACROSS_DOCUMENTS = 5  # ... at most this many
 ACROSS_PER_DOCUMENT = 2  # hits of one document at most in a search across documents
 MAX_EXACT = 8  # chunks a question may settle on exact vectors (~25 ms each); beyond, bf16 stands
 SPARE = 3  # chunks looked at beyond the n nearest of a document, for a near tie at the cut to settle
@@ -73,28 +69,9 @@ class Retriever:
         return card.repeated if card else frozenset()
 
     def documents_named(self, question: str, vector: np.ndarray, sources: frozenset[str] | None = None) -> list[str]:
-        """The documents a question about several of them names, oldest first by their cards' dates
-        ([] when it names fewer than two): those whose cards together cover its names
-        (rag.card_index.CardIndex.covering), each after the first within NAMED_NEAR of the best card's
-        score; when it asks across documents in so many words (rag.answer.qtypes.asks_across), within
-        ACROSS_NEAR, and with those whose cards name the same as one of them ("across Amazon's
-        quarters") when they are documents of their own, not parts of one work (`_apart`); then those
-        it describes in words only their cards hold (rag.card_index.CardIndex.described), beside
-        those or beside the best card's document."""
-        named = self.named(question, vector, sources)
-        if not named:
-            return []
-        chosen, alike = self.cards.covering(question, named)
-        best, across = max(named.values()), asks_across(question)
-        near = ACROSS_NEAR if across else NAMED_NEAR
-        documents = chosen[:1] + [s for s in chosen[1:] if named[s] >= best - near]
-        documents += [s for s in alike if self._apart(s, documents[0])] if across else []
-        if len(documents) < 2:
-            documents = [max(named, key=lambda s: named[s])]
-        documents += self.cards.described(question, named, documents)
-        if len(documents) < 2:
-            return []
-        return sorted(documents[:ACROSS_DOCUMENTS], key=lambda s: (self.cards.cards[s].date or "9999", -named[s]))
+        """The documents a question about several of them names (rag.card_index.CardIndex.documents), of
+        `sources` only; [] when it names fewer than two."""
+        return self.cards.documents(question, self.named(question, vector, sources))
 
     def _allowed(self, sources: frozenset[str]) -> np.ndarray:
         """The lexicon's mask of these sources' chunks."""
@@ -119,13 +96,6 @@ class Retriever:
             cosine = float((exact[i][0] if i in exact else vector) @ question)
             hits.append(Hit(self.settings.candidates + rank, w * cosine, chunk, cosine))
         return hits
-
-    def _apart(self, source: str, other: str) -> bool:
-        """Two documents whose cards name the same are documents of their own when they are dated or
-        their labels differ in more than numbers; else they are parts of one work ("Rhine_p012.txt",
-        "Rhine_p013.txt": an article's paragraphs), which a question across documents is not about."""
-        card, theirs = self.cards.cards[source], self.cards.cards[other]
-        return bool(card.date) or re.sub(r"\d+", "#", card.label) != re.sub(r"\d+", "#", theirs.label)
 
     def search(self, question: str, k: int | None = None, vector: np.ndarray | None = None,
                cuts: tuple[int, ...] | None = None, sources: frozenset[str] | None = None,

@@ -87,6 +87,13 @@ def chroma_server(tmp_path_factory):
         proc.wait(timeout=30)
 
 
+def indexed_rag(index_dir: Path, folder: Path, embedder: Embedder) -> Rag:
+    """A Rag over `folder`, indexed in fp32 (exact vectors: the answers tests pin do not move with the CPU)."""
+    rag = Rag(Settings(index_dir=index_dir, embed_precision="fp32"), embedder)
+    rag.index([folder], progress=False)
+    return rag
+
+
 def seed_index(folder: Path, embedder: Embedder) -> Path:
     """A seed index for one `rag serve` process: two processes never share an index folder."""
     Rag(Settings(index_dir=folder), embedder).index([SEEDS], progress=False)

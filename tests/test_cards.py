@@ -19,6 +19,7 @@ from rag.loaders import load
 from rag.service import Rag
 from rag.types import Page
 
+from .conftest import indexed_rag
 from .files import write_docx, write_epub, write_html, write_pdf
 from .rag_server import RAG
 
@@ -52,9 +53,7 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def rag(folder, tmp_path_factory, embedder) -> Rag:
-    rag = Rag(Settings(index_dir=tmp_path_factory.mktemp("filings-index"), embed_precision="fp32"), embedder)
-    rag.index([folder], progress=False)
-    return rag
+    return indexed_rag(tmp_path_factory.mktemp("filings-index"), folder, embedder)
 
 
 def card(rag: Rag, source: str) -> dict:

@@ -18,6 +18,7 @@ from rag.errors import UnknownSourceError
 from rag.service import Rag
 
 from .conftest import SEEDS
+from .conftest import indexed_rag
 from .files import write_pdf
 from .rag_server import RAG
 from .test_mcp import call
@@ -40,9 +41,7 @@ def folder(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def scoped_rag(folder, tmp_path_factory, embedder) -> Rag:
-    rag = Rag(Settings(index_dir=tmp_path_factory.mktemp("scope-index"), embed_precision="fp32"), embedder)
-    rag.index([folder], progress=False)
-    return rag
+    return indexed_rag(tmp_path_factory.mktemp("scope-index"), folder, embedder)
 
 
 def cited(answer: dict) -> set[str]:

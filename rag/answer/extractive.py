@@ -211,7 +211,7 @@ def share_named(names: set[str], text: str) -> float:
     """Share of `names` that `text` mentions (1.0 when there are none)."""
     if not names:
         return 1.0
-    mentioned = {stem(fold(w)) for w in set(words(text)) if w not in STOPWORDS}
+    mentioned = mentioned_terms(text)
     return sum(_mentions(mentioned, t) for t in names) / len(names)
 
 
@@ -289,9 +289,10 @@ def vetoed(q: Question, best: Evidence, unnamed: list[str], best_named: float = 
 
 
 def abstention_inputs(q: Question, best: Evidence, logit: float, runner_up: float, candidates: list[Evidence],
-                      document: str) -> tuple[np.ndarray, str | None]:
+                      document: str | set[str]) -> tuple[np.ndarray, str | None]:
     """(the abstainer's row for the best evidence, a unit of `document` scored `logit` by the ranker,
-    the runner-up `runner_up`; the veto that refuses it regardless, if any)."""
+    the runner-up `runner_up`; the veto that refuses it regardless, if any). `document`: its text, or
+    the terms it mentions (`mentioned_terms`), which is all that is read of it."""
     unnamed = unnamed_terms(q.text, document)
     reading = best.reading.logit if best.reading else unread_logit(ev.reading for ev in candidates if ev.reading)
     row = abstain_row(q, best.row, logit, runner_up, best.text, best.context, best.chunk.text, len(unnamed), reading)
@@ -299,7 +300,7 @@ def abstention_inputs(q: Question, best: Evidence, logit: float, runner_up: floa
     return row, vetoed(q, best, unnamed, named)
 
 
-def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],
+def judge(question: str, ranked: list[Evidence], document: str | set[str], idf: Callable[[str], float],
           asked: str | None = None) -> tuple[float, str | None]:
     """(the abstainer's probability that the best evidence, a unit of `document`, answers the
     question; the veto that refuses it regardless, if any). The kind of answer wanted is read from
@@ -313,7 +314,7 @@ def judge(question: str, ranked: list[Evidence], document: str, idf: Callable[[s
     return weights().abstainer.probability(row, ABSTAIN_FEATURES), veto
 
 
-def unsupported_reason(question: str, ranked: list[Evidence], document: str, idf: Callable[[str], float],
+def unsupported_reason(question: str, ranked: list[Evidence], document: str | set[str], idf: Callable[[str], float],
                        asked: str | None = None) -> str | None:
     """Why the best evidence does not answer the question (None when it does)."""
     p, veto = judge(question, ranked, document, idf, asked)

@@ -56,6 +56,12 @@ def unnamed(question: str, labels: list[str]) -> str:
     return " ".join(left.split()) if len(content_terms(left)) >= OWN_TERMS else question
 
 
+def claims(evidence: list[Evidence]) -> list[tuple[str, list[Span]]]:
+    """Each unit as a claim citing itself; a citation's score is its chunk's retrieval score (the
+    documented contract), as on the LLM path."""
+    return [(ev.text, [Span(ev.chunk, ev.start, ev.end, float(ev.row[RETRIEVAL]))]) for ev in evidence]
+
+
 def short_answer(answer: Answer, best: Evidence) -> ShortAnswer | None:
     """The reader's short answer in the best unit, when a citation of the answer holds it (an LLM's
     answer may not cite that unit; a yes/no question's answer is its verdict, not a span)."""
@@ -316,17 +322,16 @@ class Answerer:
         answer, judged as one answer's evidence is, with the names and numbers of all the documents
         (each names only its own). A question across documents may name one that was not found (or
         is not indexed): the others are answered as long as at least half of its names are found and
-        no document's card holds the others."""
-        document = "\n".join(self._document(ev, best) for ev in best)
-        unfound = unnamed_terms(asked, document)
-        nowhere = unnamed_terms(asked, mentioned_terms(document) | self.retriever.cards.mentioned)
-        if len(unfound) * 2 > len(specific_terms(asked)) or unfound != nowhere:
+        no document's card holds the others, which are then excused from the veto on unnamed things."""
+        mentioned = mentioned_terms("\n".join(self._document(ev, best) for ev in best))
+        unfound = unnamed_terms(asked, mentioned)
+        if len(unfound) * 2 > len(specific_terms(asked)) or unfound != unnamed_terms(
+                asked, mentioned | self.retriever.cards.mentioned):
             return abstain(question, name)
-        if unsupported_reason(question, sorted(best, key=lambda ev: -ev.score), "\n".join([document, *unfound]),
+        if unsupported_reason(question, sorted(best, key=lambda ev: -ev.score), mentioned | set(unfound),
                               self.retriever.idf, asked=asked):
             return abstain(question, name)
-        return compose(question, [(ev.text, [Span(ev.chunk, ev.start, ev.end, float(ev.row[RETRIEVAL]))])
-                                  for ev in best], name)
+        return compose(question, claims(best), name)
 
     def _extractive(self, question: str, asked: str, ranked: list[Evidence], name: str) -> Answer:
         if not ranked:
@@ -334,9 +339,7 @@ class Answerer:
         if unsupported_reason(question, ranked, self._document(ranked[0], ranked), self.retriever.idf,
                               asked=asked):
             return abstain(question, name)
-        # a citation's score is its chunk's retrieval score (the documented contract), as on the LLM path
-        claims = [(ev.text, [Span(ev.chunk, ev.start, ev.end, float(ev.row[RETRIEVAL]))]) for ev in select(ranked)]
-        return compose(question, claims, name)
+        return compose(question, claims(select(ranked)), name)
 
     def _llm_answer(self, question: str, asked: str, hits: list[Hit], warnings: list[str],
                     on_token: Callable[[str], None] | None, extractive: Callable[[str], Answer]) -> Answer:
