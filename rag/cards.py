@@ -10,9 +10,10 @@ for "the latest" and for answers across documents.
 A card holds:
 - `title`: the loader's title (a PDF's title block, the lines in its largest type on the first page,
   and its running header; DOCX/EPUB metadata; HTML <title>), else the first Markdown heading or the
-  first short line;
-- `names`: other names the first page gives the document or its subject: a name beside its short
-  form ("U.S. Department of Transportation (DOT)", "Acme Corp. (the "Supplier")"), a trading symbol,
+  first short line; the label holds it, whichever it is;
+- `names`: other names the first page gives the document or its subject: a short form and the name
+  it stands for ("DOT", "U.S. Department of Transportation"; the short form first, as questions
+  write it and as a long title block may leave no room for both in the label), a trading symbol,
   the line a form captions as a name ("Apple Inc." above "(Exact name of registrant …)"), and the
   first page's identifying fields ("Location: Tallahassee, FL", "Aircraft: Piper PA-22-150");
 - `dates`: the dates the first page states, ISO, in the order stated; `date`, the first of them (a
@@ -21,7 +22,7 @@ A card holds:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 from rag.answer.countries import state_names
@@ -58,7 +59,7 @@ SYMBOL = re.compile(r"\b(?:trading\s+symbol|ticker)", re.I)
 TICKER = re.compile(r"(?<![\w.])[A-Z]{1,5}(?![\w.])")
 NOT_TICKERS = {"LLC", "INC", "LTD", "PLC", "CORP", "CO", "LP", "NA", "USD", "N"}  # beside a symbol in its row
 CAPTION = re.compile(r"\((?=[^)]*\bname\b)[^)]*\)$", re.I)  # "(Exact name of registrant as specified in its charter)"
-TITLED = re.compile(r"^(?:(?:official|full|study|protocol|project|document)\s+)?title\s*:\s*(.{10,200})", re.I)
+TITLED = re.compile(r"^(?:(?:official|full|study|protocol|project|document)\s+)?title(?:\s*:|\t)\s*(.{10,200})", re.I)
 LIST_ITEM = re.compile(r"[•●○◦▪■□➢✓✔*·–—-]\s")  # "• Mr Joseph John – Urology Registrar …" is a list, not a title
 TITLE_LABEL = re.compile(r"^(?:[\d.]+\s*)?(?:\w+\s+){0,2}title(?:\s+of\s+[\w ]{3,40})?\s*:?$", re.I)  # "1.2 English Title of research project:"
 FIELD_NAME = re.compile(r"^[A-Z][\w &/-]{2,30}: ")  # a field as names holds it
@@ -140,7 +141,8 @@ def make_card(pages: list[Page]) -> Card:
     dates = tuple(dict.fromkeys(_dates(title) + _dates(text)))
     fields = "\n".join(n for n in names if FIELD_NAME.match(n))  # "Location: Tallahassee, FL": Florida
     names += tuple(state for state in state_names(fields) if state not in names)[:2]
-    label = " — ".join(filter(None, [document_name(first), *map(spelled, dates[:1]), *names]))
+    named = document_name(replace(first, title=title))  # a title read off the text, too
+    label = " — ".join(filter(None, [named, *map(spelled, dates[:1]), *names]))
     return Card(first.source, title, names, dates, label[:LABEL_CHARS], repeated_lines(pages))
 
 
@@ -160,7 +162,7 @@ def _names(text: str) -> list[str]:
     lines = [line.strip() for line in text.splitlines()]
     own, short_forms = [], []
     for long, short in SHORT_FORM.findall(text)[:SHORT_FORMS]:
-        short_forms += [" ".join(long.split()), short]
+        short_forms += [short, " ".join(long.split())]  # the short form first: questions write "USAID"
     for i, line in enumerate(lines):
         if SYMBOL.search(line):
             own += [t for below in lines[i + 1:i + 3] for t in TICKER.findall(below) if t not in NOT_TICKERS][:2]
@@ -175,8 +177,9 @@ def _names(text: str) -> list[str]:
 def _title_lines(lines: list[str]) -> list[str]:
     """Where a first page states its full title without setting it in large type: its opening line,
     the first line written as titles are ("Comparison between Platelet Rich Plasma and Corticosteroids
-    for …") among its first OPENING_LINES, and a "Title:" field, on its line or under a label line
-    ("Title" / "1.2 English Title of research project:")."""
+    for …") among its first OPENING_LINES, and a "Title:" field, on its line (or in the cell beside a
+    form's "Title" cell, a tab away: "Title  Comparison of …") or under a label line ("Title" / "1.2 English Title
+    of research project:")."""
     shown = [line.lstrip("#").strip() for line in lines if line.strip()]
     head = [line for line in shown[:OPENING_LINES] if len(line) <= OPENING_CHARS and not FIELD.match(line)]
     out = head[:1] + [line for line in head if title_case(line) and not LIST_ITEM.match(line)][:1]

@@ -81,6 +81,25 @@ def test_docx_html_and_epub_documents_are_titled_by_their_own_metadata(tmp_path)
     assert titles == {"minutes.docx": "Board Minutes, Spring", "page.html": "Visitor Guide", "book.epub": "Test book"}
 
 
+def test_a_title_read_off_the_first_line_is_in_the_label_that_rides_with_every_chunk():
+    text = "ADULT SCREENING FOR HEPATITIS C IN HOSPITALS IN COLOMBIA\n\nSTUDY PROTOCOL\n\nNovember 2023"
+    made = make_card([Page("nih/NCT06155006_Prot.pdf", 1, text)])
+    assert made.title == "ADULT SCREENING FOR HEPATITIS C IN HOSPITALS IN COLOMBIA"
+    assert made.title in made.label
+
+
+def test_a_forms_title_cell_beside_its_label_is_a_name():
+    text = "Study Protocol\n\nTitle\tComparison of low dose Emicizumab and factor VIII prophylaxis in hemophilia A\n"
+    assert "Comparison of low dose Emicizumab and factor VIII prophylaxis in hemophilia A" in make_card(
+        [Page("p.pdf", 1, text)]).names
+
+
+def test_a_short_form_comes_before_its_long_form_so_a_long_title_does_not_crowd_it_out_of_the_label():
+    text = "JOINT STRATEGIC PLAN\n" + "Strategic goals and objectives for the years ahead. " * 4 + (
+        "\nthe Department of State and the United States Agency for International Development (USAID) share it.")
+    assert make_card([Page("p.pdf", 1, text, title="JOINT STRATEGIC PLAN " * 12)]).label.count("USAID") == 1
+
+
 def test_every_chunk_carries_its_documents_card_in_its_context(rag):
     chunks = rag.passages("2023 Q1 CTSO.pdf")
     assert len({c.page for c in chunks}) == 3
