@@ -10,9 +10,8 @@ from functools import cached_property
 
 import numpy as np
 
-from rag.answer.extractive import mentioned_terms
 from rag.answer.qtypes import asks_across
-from rag.answer.text import STOPWORDS
+from rag.answer.text import STOPWORDS, mentioned_terms
 from rag.cards import Card
 from rag.lexicon import new_bm25, stemmer, tokenize
 
@@ -53,7 +52,7 @@ class CardIndex:
 
     @cached_property
     def mentioned(self) -> set[str]:
-        """What any card mentions, as rag.answer.extractive.unnamed_terms compares names."""
+        """What any card mentions, as rag.answer.extractive.unnamed_terms compares names (mentioned_terms)."""
         return mentioned_terms("\n".join(card.label for card in self.cards.values()))
 
     def __len__(self) -> int:

@@ -22,7 +22,7 @@ A card holds:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 from rag.answer.countries import state_names
@@ -73,15 +73,15 @@ LETTERS_DIGITS = re.compile(r"(?<=[^\W\d_]{2})(?=\d)|(?<=\d)(?=[^\W\d_]{2})")
 ID_LIKE = re.compile(r"(?=\w*\d)(?=\w*[a-zA-Z])\w{8,}|\d{5,}")  # hashes, uuids, long serials
 
 
-def document_name(page: Page) -> str:
+def document_name(source: str, title: str | None = None) -> str:
     """What names the document: its path without the extension, folders included ("filings/apple/
     2023-q2 10-Q.pdf" -> "filings apple 2023 q2 10 Q"), then its own title if it has one. Questions name
     a document by company, period or subject, which most of its chunks never repeat."""
-    words = re.sub(r"[\W_]+", " ", page.source.rsplit(".", 1)[0]).split()
+    words = re.sub(r"[\W_]+", " ", source.rsplit(".", 1)[0]).split()
     name = " ".join(LETTERS_DIGITS.sub(" ", w) for w in words if not ID_LIKE.fullmatch(w))  # "DOT2022": DOT 2022
     if not re.search(r"[^\W\d_]{3}", name):  # "000 3f9a…": a download's or an upload's name says nothing
         name = ""
-    title = " ".join((page.title or "").split())
+    title = " ".join((title or "").split())
     if not name:
         return title
     return f"{name}: {title}" if title and title.lower() not in name.lower() else name
@@ -141,8 +141,7 @@ def make_card(pages: list[Page]) -> Card:
     dates = tuple(dict.fromkeys(_dates(title) + _dates(text)))
     fields = "\n".join(n for n in names if FIELD_NAME.match(n))  # "Location: Tallahassee, FL": Florida
     names += tuple(state for state in state_names(fields) if state not in names)[:2]
-    named = document_name(replace(first, title=title))  # a title read off the text, too
-    label = " — ".join(filter(None, [named, *map(spelled, dates[:1]), *names]))
+    label = " — ".join(filter(None, [document_name(first.source, title), *map(spelled, dates[:1]), *names]))
     return Card(first.source, title, names, dates, label[:LABEL_CHARS], repeated_lines(pages))
 
 

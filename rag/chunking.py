@@ -28,7 +28,7 @@ def chunk_id(source: str, page: int | None, start: int, text: str, context: str 
 def contexts(page: Page, starts: list[int], name: str | None = None) -> list[str]:
     """Each chunk's context: the document's name (its card's label, rag.cards, when given), then the
     nearest heading above the chunk."""
-    name = document_name(page) if name is None else name
+    name = document_name(page.source, page.title) if name is None else name
     headings = [(m.start(), m.group(1).strip()) for m in HEADING.finditer(page.text)]
     out = []
     for start in starts:

@@ -66,4 +66,4 @@ def test_a_chunks_context_names_its_document_and_the_heading_above_it():
     ("ntsb/AAR1901.pdf", "Runway Overrun", "ntsb AAR 1901: Runway Overrun"),
 ])
 def test_a_document_is_named_by_its_path_without_ids_and_by_its_own_title(source, title, context):
-    assert document_name(Page(source, 1, "text", title)) == context
+    assert document_name(source, title) == context

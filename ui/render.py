@@ -11,7 +11,7 @@ from collections.abc import Callable
 from rag.answer.strength import weak, words
 from rag.answer.text import sentence_spans
 from rag.cards import document_name
-from rag.types import Answer, Citation, Page, ShortAnswer
+from rag.types import Answer, Citation, ShortAnswer
 
 PageText = Callable[[str, int | None], str | None]
 CONTEXT_CHARS = 300  # at most this much of the surrounding passage on each side of a cited span
@@ -108,7 +108,7 @@ def plain_reason(reason: str) -> str:
 def document_title(source: str, page_text: PageText) -> str:
     """What a card is titled: the file's name, unless that says nothing (a download's hash-like name),
     then the first line of the document."""
-    if document_name(Page(source, None, "")):
+    if document_name(source):
         return source.rsplit("/", 1)[-1]
     first = page_text(source, None) or page_text(source, 1) or ""
     line = next((ln.strip() for ln in first.splitlines() if ln.strip()), source)

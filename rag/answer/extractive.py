@@ -28,7 +28,7 @@ from rag.answer.features import (ABSTAIN_FEATURES, FUSE_FEATURES, TERMINAL, UNIT
 from rag.answer.model import weights
 from rag.answer.qtypes import PERSON, QUANTIFIER, QUANTITY, TIME, measure_asked
 from rag.answer.reader import Reading, reader
-from rag.answer.text import STOPWORDS, content_terms, fold, sentence_spans, stem, words
+from rag.answer.text import STOPWORDS, content_terms, fold, mentioned_terms, sentence_spans, stem
 from rag.cards import line_key
 from rag.embeddings import BF16_CHUNK_NOISE, BF16_SENTENCE_NOISE
 from rag.types import Chunk, Hit
@@ -246,11 +246,6 @@ def unnamed_terms(question: str, document: str | set[str]) -> list[str]:
     never mentions."""
     mentioned = mentioned_terms(document) if isinstance(document, str) else document
     return sorted(t for t in specific_terms(question) if not _mentions(mentioned, t))
-
-
-def mentioned_terms(text: str) -> set[str]:
-    """The terms a text mentions, as unnamed_terms compares them."""
-    return {stem(fold(w)) for w in set(words(text)) if w not in STOPWORDS}
 
 
 def shares_a_word(question: str, best: Evidence) -> bool:

@@ -12,13 +12,12 @@ from collections.abc import Callable
 
 from rag.answer.citations import Span, abstain, compose, enforce
 from rag.answer.extractive import (Evidence, abstention_unsettled, judge, logit_noise, rank_sentences, select,
-                                   mentioned_terms, specific_terms, unnamed_terms, unsettled, unsupported_reason,
-                                   widen)
+                                   specific_terms, unnamed_terms, unsettled, unsupported_reason, widen)
 from rag.answer.features import UNIT_FEATURES, focus
 from rag.answer.llm import LLM, is_refusal, llm_errors
 from rag.answer.qtypes import YESNO, answer_type
 from rag.answer.strength import with_strengths
-from rag.answer.text import content_terms
+from rag.answer.text import content_terms, mentioned_terms
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.retrieval import MAX_EXACT, SPARE, Retriever, doubtful

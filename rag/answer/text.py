@@ -85,6 +85,12 @@ def words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+def mentioned_terms(text: str) -> set[str]:
+    """The terms a text mentions, stemmed and folded, stopwords aside: what a name of a question is
+    looked for in (rag.answer.extractive.unnamed_terms)."""
+    return {stem(fold(w)) for w in set(words(text)) if w not in STOPWORDS}
+
+
 def content_terms(text: str) -> set[str]:
     """Stemmed words that carry meaning: stopwords dropped, numbers and negations kept."""
     return {stem(w) for w in words(text) if w not in STOPWORDS}

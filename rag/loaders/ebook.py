@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.loaders.layout import Texts, compose
+from rag.loaders.layout import compose, titled
 from rag.loaders.limits import Budget, unzipped
 from rag.loaders.markup import blocks, parse
 
@@ -15,8 +15,7 @@ def load_epub(path: Path, budget: Budget) -> list[str]:
 
     book = epub.read_epub(unzipped(path, budget))
     chapters = [book.get_item_with_id(item_id) for item_id, _ in book.spine]
-    texts = Texts(budget.spend(compose(blocks(parse(chapter.get_content(), budget), budget)))
-                  for chapter in chapters if chapter is not None and chapter.get_type() == ITEM_DOCUMENT)
     titles = book.get_metadata("DC", "title")  # [(title, attributes)], Dublin Core
-    texts.title = " ".join(str(titles[0][0]).split()) or None if titles else None
-    return texts
+    return titled((budget.spend(compose(blocks(parse(chapter.get_content(), budget), budget)))
+                   for chapter in chapters if chapter is not None and chapter.get_type() == ITEM_DOCUMENT),
+                  str(titles[0][0]) if titles else None)

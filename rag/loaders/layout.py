@@ -236,6 +236,13 @@ class Texts(list):
     title: str | None = None
 
 
+def titled(texts: Iterable[str], title: str | None) -> Texts:
+    """A loader's texts with the title its format gives the document, on one line (None: it has none)."""
+    out = Texts(texts)
+    out.title = one_line(title or "") or None
+    return out
+
+
 def _without_running(page: PageLayout, keys: set[str]) -> list[Line]:
     """Lines in the margins that are running lines, made of running cells, or that hold a running page
     counter ("Page # of #") beside a header that changes within the document."""

@@ -11,7 +11,7 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from rag.loaders.layout import Block, Texts, compose
+from rag.loaders.layout import Block, compose, titled
 from rag.loaders.limits import Budget, read_utf8
 
 HIDDEN = ["script", "style", "noscript", "template"]
@@ -80,6 +80,4 @@ def _containers(node: Any) -> tuple[Any, Any]:
 def load_html(path: Path, budget: Budget) -> list[str]:
     """The page's visible text, titled by its <title>."""
     soup = parse(read_utf8(path), budget)
-    texts = Texts([budget.spend(compose(blocks(soup, budget)))])
-    texts.title = " ".join(soup.title.get_text().split()) or None if soup.title else None
-    return texts
+    return titled([budget.spend(compose(blocks(soup, budget)))], soup.title.get_text() if soup.title else None)

@@ -26,8 +26,8 @@ from typing import Any
 
 from rag.errors import LoadWarning
 from rag.loaders import ocr
-from rag.loaders.layout import (Cleaned, Line, PageLayout, Texts, clean_page, running_keys, running_title, split_cells,
-                                title_block)
+from rag.loaders.layout import (Cleaned, Line, PageLayout, clean_page, running_keys, running_title, split_cells,
+                                title_block, titled)
 from rag.loaders.limits import MB, UNZIP_STEP, Budget
 
 Box = tuple[float, float, float, float]  # left, bottom, right, top in PDF points
@@ -44,9 +44,7 @@ def load_pdf(path: Path, budget: Budget) -> list[str]:
     type), the metadata's title when it reads like one, and what the running headers and footers the
     cleanup took out say."""
     cleaned, title = _cleaned(path, budget)
-    texts = Texts(page.text for page in cleaned)
-    texts.title = title
-    return texts
+    return titled((page.text for page in cleaned), title)
 
 
 def char_boxes(path: Path, page: int, start: int, end: int) -> list[Box]:

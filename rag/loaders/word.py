@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.loaders.layout import Block, Texts, compose
+from rag.loaders.layout import Block, compose, titled
 from rag.loaders.limits import Budget, unzipped
 
 
@@ -15,9 +15,7 @@ def load_docx(path: Path, budget: Budget) -> list[str]:
     import docx
 
     document = docx.Document(unzipped(path, budget))
-    texts = Texts([budget.spend(compose(_blocks(document, budget)))])
-    texts.title = " ".join((document.core_properties.title or "").split()) or None
-    return texts
+    return titled([budget.spend(compose(_blocks(document, budget)))], document.core_properties.title)
 
 
 def _blocks(document: Any, budget: Budget) -> Iterator[Block]:
