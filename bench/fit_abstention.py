@@ -59,7 +59,7 @@ from scipy.optimize import minimize
 from sklearn.metrics import roc_auc_score
 
 from quality import ROOT, Case, indexed, pdf_cases, seed_cases, set_arguments, squad_cases
-from rag.answer.extractive import READ, Evidence, abstention_inputs
+from rag.answer.extractive import READ, Evidence, abstention_inputs, unread_logit
 from rag.answer.features import ABSTAIN_FEATURES, FUSE_FEATURES, RANK_FEATURES, UNIT_FEATURES, Question
 from rag.answer.model import Logistic, weights
 from rag.answer.reader import Reading, reader
@@ -300,6 +300,25 @@ def main() -> None:
     test_rows, test_answers, test_vetoed = abstain_rows(test, models, margin)
     p_test = probabilities(abstainer, test_rows, test_vetoed)
     report(dev, dev_answers, p_dev, test, test_answers, p_test, threshold)
+    print(f"\nstrength bands (rag/answer/strength.py): {strength_bands(dev, models, margin)} on the dev halves, "
+          f"{strength_bands(test, models, margin)} on the test halves")
+
+
+def strength_bands(data: list[Asked], models: Models, margin: float) -> str:
+    """How often the best unit holds the gold, by the band of the reader's probability for it (the
+    words the faces show: weak, moderate, strong), over the answerable questions with units."""
+    from rag.answer.strength import STRONG, WEAK
+
+    bands: dict[str, list[bool]] = {"weak": [], "moderate": [], "strong": []}
+    for asked in data:
+        if not (asked.case.item.answerable and asked.units):
+            continue
+        best, units = answer_of(asked, models, margin)[1], scored(asked, models)
+        reading = units[best].reading or Reading(unread_logit(u.reading for u in units if u.reading), 0, 0)
+        probability = reading.probability
+        band = "strong" if probability >= STRONG else "weak" if probability < WEAK else "moderate"
+        bands[band].append(bool(asked.labels[best]))
+    return ", ".join(f"{band} {np.mean(v):.2f} of {len(v)}" if v else f"{band} -" for band, v in bands.items())
 
 
 def fit(dev: list[Asked], wanted: list[str]) -> tuple[Models, Logistic, float, float]:

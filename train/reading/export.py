@@ -170,6 +170,11 @@ def write_export(args, out: Path, log: Log, model_path: Path, summary: dict) -> 
 
     t1, t2 = summary["latency_int8"]["1_threads"], summary["latency_int8"]["2_threads"]
     load = ", ".join(f"{x:.1f}" for x in summary["loadavg_during_latency"])
+    frozen = (" The word embeddings stay the base model's (not trained: a fifth of a step's time)."
+              if args.freeze_embeddings else "")
+    chosen_step = max(done["history"], key=lambda h: h["top_unit_holds_gold"] + h["auc_answerable_vs_unanswerable"])["step"]
+    cut = (f" of the {done['total_steps']} planned, stopped early, the learning rate not yet "
+           "decayed to 0" if done["steps"] < done["total_steps"] else "")
     card = f"""# reader: a (question, sentence) cross-encoder with a span head
 
 Scores whether one unit (a sentence as `rag.answer.text.sentence_spans` cuts it) answers a question, and
@@ -192,11 +197,12 @@ data held two such marks.
   dropped) and the SQuAD 2.0 dev articles at even positions of `squad2_dev_more`'s sorted titles
   (answerable and unanswerable questions, x{args.extra_repeat}), from `../shared/data`. Negatives: the
   other sentences of the paragraph most like the question ({args.para_negatives}) and the most similar
-  sentences of the rest of the article by BM25 ({args.article_negatives}).
+  sentences of the rest of the article by BM25 ({args.article_negatives}).{frozen}
 - **License**: the weights are derived from SQuAD (Rajpurkar et al., CC BY-SA 4.0) and carry that license:
   attribution, share-alike. The base model is Apache-2.0.
 - **Rebuilt with** (from the repository root, {done['train_minutes']:.0f} min of training on 2 shared
-  CPU cores, {done['steps']} steps):
+  CPU cores, {done['steps']} steps{cut}; the weights are step {chosen_step}'s, the best of the
+  {len(done['history'])} dev-half checks by the mean of top unit and AUC):
 
       {' '.join(args.argv)}
 
