@@ -63,6 +63,7 @@ from rag.answer.extractive import READ, Evidence, abstention_inputs, unread_logi
 from rag.answer.features import ABSTAIN_FEATURES, FUSE_FEATURES, RANK_FEATURES, UNIT_FEATURES, Question
 from rag.answer.model import Logistic, weights
 from rag.answer.reader import Reading, reader
+from rag.answer.strength import words
 from rag.metrics import contains_answer
 from rag.service import Rag
 from rag.testsets import write_corpus
@@ -307,17 +308,13 @@ def main() -> None:
 def strength_bands(data: list[Asked], models: Models, margin: float) -> str:
     """How often the best unit holds the gold, by the band of the reader's probability for it (the
     words the faces show: weak, moderate, strong), over the answerable questions with units."""
-    from rag.answer.strength import STRONG, WEAK
-
     bands: dict[str, list[bool]] = {"weak": [], "moderate": [], "strong": []}
     for asked in data:
         if not (asked.case.item.answerable and asked.units):
             continue
         best, units = answer_of(asked, models, margin)[1], scored(asked, models)
         reading = units[best].reading or Reading(unread_logit(u.reading for u in units if u.reading), 0, 0)
-        probability = reading.probability
-        band = "strong" if probability >= STRONG else "weak" if probability < WEAK else "moderate"
-        bands[band].append(bool(asked.labels[best]))
+        bands[words(reading.probability)].append(bool(asked.labels[best]))
     return ", ".join(f"{band} {np.mean(v):.2f} of {len(v)}" if v else f"{band} -" for band, v in bands.items())
 
 

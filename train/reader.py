@@ -128,7 +128,7 @@ def train(args, out: Path, log: Log, model_path: Path) -> Path:
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
 
     ckpt_path = out / "checkpoint.pt"
-    state = {"step": 0, "train_seconds": 0.0, "best": -1.0, "history": []}
+    state = {"step": 0, "train_seconds": 0.0, "best": -1.0, "best_step": None, "history": []}
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, weights_only=False)
         if ckpt["fingerprint"] != fingerprint(args):
@@ -156,7 +156,7 @@ def train(args, out: Path, log: Log, model_path: Path) -> Path:
         state["history"].append({"step": step, **m})
         log(f"monitor @ step {step}: {json.dumps(m)}")
         if selection > state["best"]:
-            state["best"] = selection
+            state["best"], state["best_step"] = selection, step
             save_atomic(model.state_dict(), best_path)
             log(f"best so far (mean of top-unit and AUC {selection:.4f}): saved {best_path}")
 
@@ -226,14 +226,15 @@ def train(args, out: Path, log: Log, model_path: Path) -> Path:
             checkpoint()
             last_save = time.time()
             log(f"checkpoint at step {state['step']}")
-        if state["step"] < total and (state["train_seconds"] > deadline or state["step"] == args.stop_after_steps):
-            why = (f"step {args.stop_after_steps} (--stop-after-steps)" if state["step"] == args.stop_after_steps
-                   else f"the deadline of {args.deadline_minutes} min of training")
-            log(f"stopping early at {why}: step {state['step']}/{total}")
+        why = ("--stop-after-steps" if state["step"] == args.stop_after_steps
+               else f"the deadline of {args.deadline_minutes} min of training" if state["train_seconds"] > deadline
+               else None)
+        if why and state["step"] < total:
+            log(f"stopping early at step {state['step']}/{total}: {why}")
             run_monitor(state["step"])
             checkpoint()
             break
-    done_path.write_text(json.dumps({"steps": state["step"], "total_steps": total,
+    done_path.write_text(json.dumps({"steps": state["step"], "total_steps": total, "best_step": state["best_step"],
                                      "train_minutes": round(state["train_seconds"] / 60, 1),
                                      "history": state["history"]}, indent=1))
     log(f"training done: {state['step']} steps in {state['train_seconds'] / 60:.1f} min")

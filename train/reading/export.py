@@ -172,7 +172,6 @@ def write_export(args, out: Path, log: Log, model_path: Path, summary: dict) -> 
     load = ", ".join(f"{x:.1f}" for x in summary["loadavg_during_latency"])
     frozen = (" The word embeddings stay the base model's (not trained: a fifth of a step's time)."
               if args.freeze_embeddings else "")
-    chosen_step = max(done["history"], key=lambda h: h["top_unit_holds_gold"] + h["auc_answerable_vs_unanswerable"])["step"]
     cut = (f" of the {done['total_steps']} planned, stopped early, the learning rate not yet "
            "decayed to 0" if done["steps"] < done["total_steps"] else "")
     card = f"""# reader: a (question, sentence) cross-encoder with a span head
@@ -201,7 +200,7 @@ data held two such marks.
 - **License**: the weights are derived from SQuAD (Rajpurkar et al., CC BY-SA 4.0) and carry that license:
   attribution, share-alike. The base model is Apache-2.0.
 - **Rebuilt with** (from the repository root, {done['train_minutes']:.0f} min of training on 2 shared
-  CPU cores, {done['steps']} steps{cut}; the weights are step {chosen_step}'s, the best of the
+  CPU cores, {done['steps']} steps{cut}; the weights are step {done['best_step']}'s, the best of the
   {len(done['history'])} dev-half checks by the mean of top unit and AUC):
 
       {' '.join(args.argv)}
